@@ -88,7 +88,8 @@ class Removed:
 class DeadLetter:
     """A record that could not be processed: where it was, which stage, and why.
 
-    It carries no document text, so dead letters cannot leak PII.
+    `reason` is a short category (counted in stats); `detail` says what exactly. Neither
+    carries document text, so dead letters cannot leak PII.
     """
 
     stage: str
@@ -96,11 +97,13 @@ class DeadLetter:
     location: str
     source: str
     id: str | None = None
+    detail: str = ""
 
     def to_record(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
             "reason": self.reason,
+            "detail": self.detail,
             "location": self.location,
             "source": self.source,
             "id": self.id,

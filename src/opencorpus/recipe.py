@@ -11,7 +11,7 @@ import copy
 import datetime as dt
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,8 @@ class SourceSpec:
     license: str | None = None
     created_field: str | None = None
     url_field: str | None = None
+    # Larger documents go to the dead letters at ingest instead of stalling later stages.
+    max_document_bytes: int = 16_000_000
 
 
 @dataclass
@@ -71,7 +73,6 @@ class Recipe:
     base_dir: str = "."
     text: str = ""
     path: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def stage(self, key: str) -> dict[str, Any] | None:
         """The resolved options of a stage, or None when it is off."""
@@ -159,6 +160,8 @@ def _source(raw: Any, where: str) -> SourceSpec:
     for key in ("text_field", "id_field", "created_field", "url_field"):
         if key in raw:
             fields[key] = _expect(raw[key], str, f"{where}.{key}", "a field name")
+    if "max_document_bytes" in raw:
+        fields["max_document_bytes"] = parse_size(raw["max_document_bytes"], f"{where}.max_document_bytes")
     license = _spdx(raw["license"], f"{where}.license") if raw.get("license") is not None else None
     return SourceSpec(name=name, uri=uri, kind=kind, format=fmt, license=license, **fields)
 

@@ -6,11 +6,14 @@ so any fsspec URL (local path, memory://, s3://, gs://) works everywhere.
 
 from __future__ import annotations
 
+import gzip
 import posixpath
-from typing import IO
+from typing import IO, Iterator
 
 import fsspec
+import zstandard
 from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
 
 
 def join(base: str, *parts: str) -> str:
@@ -50,18 +53,46 @@ def exists(url: str) -> bool:
     return fs.exists(path)
 
 
-def expand(uri: str) -> list[str]:
-    """The files a URI names: itself, every file below a folder, or a glob's matches; sorted."""
+def expand(uri: str) -> list[tuple[str, str]]:
+    """The files a URI names, sorted, each with its path relative to the URI's root.
+
+    A folder names every file below it (root: the folder); a glob its matches (root: the
+    part before the first wildcard); a file itself (relative path: its name).
+    """
     fs, path = url_to_fs(uri)
     if fs.isdir(path):
-        paths = [p for p in fs.find(path) if not fs.isdir(p)]
+        root, paths = path, [p for p in fs.find(path) if not fs.isdir(p)]
     elif any(ch in path for ch in "*?["):
+        root = path[: min(path.index(ch) for ch in "*?[" if ch in path)].rsplit("/", 1)[0]
         paths = [p for p in fs.glob(path) if not fs.isdir(p)]
     elif fs.exists(path):
-        paths = [path]
+        root, paths = posixpath.dirname(path), [path]
     else:
-        paths = []
-    return sorted(fs.unstrip_protocol(p) if "://" in uri else p for p in paths)
+        return []
+    remote = "://" in uri
+    return sorted((fs.unstrip_protocol(p) if remote else p, posixpath.relpath(p, root)) for p in paths)
+
+
+def write_atomic(url: str, data: bytes) -> None:
+    """Write so that readers see the whole file or none of it.
+
+    Local files are written aside and renamed (atomic on POSIX); object stores have no
+    atomic rename (mv is copy + delete), but one PUT appears whole or not at all.
+    """
+    fs, path = url_to_fs(url)
+    if isinstance(fs, LocalFileSystem):
+        write_bytes(url + ".tmp", data)
+        fs.mv(path + ".tmp", path)
+    else:
+        write_bytes(url, data)
+
+
+def list_dir(url: str) -> list[str]:
+    """Names of the entries directly inside a folder (none when it does not exist), sorted."""
+    fs, path = url_to_fs(url)
+    if not fs.isdir(path):
+        return []
+    return sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(path, detail=False))
 
 
 def list_files(root: str) -> list[str]:
@@ -77,3 +108,55 @@ def remove_tree(url: str) -> None:
     fs, path = url_to_fs(url)
     if fs.exists(path):
         fs.rm(path, recursive=True)
+
+
+class TruncatedStream(IOError):
+    """A compressed stream that ends before its end-of-frame marker."""
+
+
+_CHUNK = 1 << 20
+
+
+def iter_decompressed(fileobj: IO[bytes], compression: str | None) -> Iterator[bytes]:
+    """Decompressed chunks of a stream; a truncated stream raises TruncatedStream.
+
+    zstandard's stream_reader stops silently at a truncated frame, so frames are
+    decoded one by one here and an unfinished last frame is an error.
+    """
+    if compression is None:
+        while chunk := fileobj.read(_CHUNK):
+            yield chunk
+    elif compression == "gzip":
+        with gzip.GzipFile(fileobj=fileobj) as gz:
+            try:
+                while chunk := gz.read(_CHUNK):
+                    yield chunk
+            except EOFError as e:
+                raise TruncatedStream(f"gzip stream ends early: {e}") from None
+    elif compression == "zstd":
+        dctx = zstandard.ZstdDecompressor()
+        dobj, fed = dctx.decompressobj(), False
+        while data := fileobj.read(_CHUNK):
+            while data:
+                out = dobj.decompress(data)
+                fed = True
+                if out:
+                    yield out
+                data = dobj.unused_data if dobj.eof else b""
+                if dobj.eof:
+                    dobj, fed = dctx.decompressobj(), False
+        if fed and not dobj.eof:
+            raise TruncatedStream("zstd stream ends in the middle of a frame (truncated file?)")
+    else:
+        raise ValueError(f"unknown compression {compression!r}")
+
+
+def iter_lines(fileobj: IO[bytes], compression: str | None) -> Iterator[bytes]:
+    """Lines (without the newline) of a possibly compressed stream."""
+    pending = b""
+    for chunk in iter_decompressed(fileobj, compression):
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        yield from lines
+    if pending:
+        yield pending

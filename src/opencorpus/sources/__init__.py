@@ -1,1 +1,41 @@
-"""sources."""
+"""Readers: which files a source names, and the Documents (or dead letters) in each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from opencorpus import storage
+from opencorpus.document import DeadLetter, Document
+from opencorpus.recipe import SourceSpec
+from opencorpus.sources.jsonl import read_jsonl
+from opencorpus.sources.parquet import read_parquet
+from opencorpus.sources.text import read_text
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file: where to read it, how to name it in messages, its id within a text tree."""
+
+    source: str
+    url: str
+    display: str
+    relative: str
+
+
+def source_files(spec: SourceSpec, uri: str, base_dir: str) -> list[SourceFile]:
+    """The files of a source in sorted order; `display` is relative to the recipe folder when possible."""
+    return [SourceFile(spec.name, url, _display(url, base_dir), relative) for url, relative in storage.expand(uri)]
+
+
+def read_source_file(spec: SourceSpec, file: SourceFile, date: str) -> Iterator[Document | DeadLetter]:
+    if spec.format == "text":
+        return read_text(spec, file.url, file.display, date, file.relative)
+    if spec.format == "parquet":
+        return read_parquet(spec, file.url, file.display, date)
+    return read_jsonl(spec, file.url, file.display, date)
+
+
+def _display(url: str, base_dir: str) -> str:
+    base = base_dir.rstrip("/") + "/"
+    return url[len(base):] if url.startswith(base) else url

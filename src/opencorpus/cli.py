@@ -1,0 +1,214 @@
+"""`opencorpus ...`: the only module that knows every layer.
+
+Exit codes (DESIGN.md): 0 success, 1 failure, 2 usage error, 3 not found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import socket
+import sys
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from opencorpus import __version__, storage
+from opencorpus.document import canonical_hash
+from opencorpus.formats import layout
+from opencorpus.recipe import Recipe, RecipeError, load_recipe
+from opencorpus.sources import SourceFile, source_files
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
+log = logging.getLogger("opencorpus")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    beam_args: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, beam_args = argv[:cut], argv[cut + 1:]
+    args = _parser().parse_args(argv)
+    _configure_logging(args.quiet if hasattr(args, "quiet") else False)
+    return args.func(args, beam_args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opencorpus", description="Disclosed, reproducible corpus curation.")
+    parser.add_argument("--version", action="version", version=f"opencorpus {__version__}")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a recipe and publish a snapshot",
+                         description="Run RECIPE and publish a snapshot; Beam options go after `--`.")
+    run.add_argument("recipe", help="recipe YAML (path or fsspec URL)")
+    run.add_argument("--output", help="snapshot root URL (overrides the recipe's output.uri)")
+    run.add_argument("--quiet", action="store_true", help="only the summary and the snapshot URL")
+    run.set_defaults(func=cmd_run)
+
+    verify = sub.add_parser("verify", help="re-hash every file of a snapshot against its manifest")
+    verify.add_argument("snapshot", help="a version URL, or a corpus root (resolved through LATEST)")
+    verify.set_defaults(func=cmd_verify)
+
+    hash_ = sub.add_parser("hash", help="canonical sha256 of each file's text")
+    hash_.add_argument("files", nargs="+", metavar="FILE")
+    hash_.set_defaults(func=cmd_hash)
+    return parser
+
+
+def _configure_logging(quiet: bool) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def _error(message: str, code: int) -> int:
+    print(f"opencorpus: error: {message}", file=sys.stderr)
+    return code
+
+
+# ---- run ---------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.snapshot.publish import VersionExistsError
+
+    try:
+        recipe = load_recipe(args.recipe)
+        files = _source_files(recipe)
+        tokenizer_json = _load_tokenizer(recipe)
+    except RecipeError as e:
+        return _error(str(e), EXIT_USAGE)
+    root = args.output or recipe.output["uri"]
+    try:
+        result = run_recipe(recipe, root, files, tokenizer_json, beam_args)
+    except VersionExistsError as e:
+        return _error(str(e), EXIT_FAILED)
+    print_summary(result)
+    print(result["version_url"])
+    return EXIT_OK
+
+
+def _source_files(recipe: Recipe) -> list[SourceFile]:
+    files = []
+    for spec in recipe.sources:
+        found = source_files(spec, recipe.source_uri(spec), recipe.base_dir)
+        if not found:
+            log.warning("source %s: no files match %s; it contributes no documents", spec.name, spec.uri)
+        files.extend(found)
+    return files
+
+
+def _load_tokenizer(recipe: Recipe) -> str | None:
+    """A tokenizer named by the recipe is loaded before any work, so a bad file stops the run early."""
+    from opencorpus.stages.tokenize import TokenizerError, load_tokenizer, tokenizer_bytes
+
+    config = recipe.tokenizer
+    if config is None or "train" in config:
+        return None
+    try:
+        return tokenizer_bytes(load_tokenizer(config, recipe.base_dir)).decode("utf-8")
+    except TokenizerError as e:
+        raise RecipeError(f"{recipe.path}: tokenizer: {e}") from None
+
+
+def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_json: str | None,
+               beam_args: list[str]) -> dict[str, Any]:
+    """Run the pipeline into a new version folder, then build the manifest and publish."""
+    from opencorpus.beam.pipeline import Plan
+    from opencorpus.beam.runner import run_plan
+    from opencorpus.snapshot.manifest import build_manifest
+    from opencorpus.snapshot.publish import next_version, prepare_version, publish
+
+    recipe.version = recipe.version or next_version(root, recipe.name)
+    version_url = prepare_version(root, recipe.name, recipe.version)
+    started = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    log.info("[plan] %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
+    storage.write_bytes(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
+    runner = run_plan(Plan(recipe, files, version_url, tokenizer_json), beam_args)
+    pipeline_seconds = time.monotonic() - t0
+    stats = json.loads(storage.read_bytes(storage.join(version_url, layout.STATS)))
+    manifest = build_manifest(version_url, recipe.resolved(), stats)
+    run_info = {
+        "output": root,
+        "version_url": version_url,
+        "recipe_path": recipe.path,
+        "started": started.isoformat(),
+        "finished": datetime.now(timezone.utc).isoformat(),
+        "seconds": {"pipeline": round(pipeline_seconds, 3), "total": round(time.monotonic() - t0, 3)},
+        "host": socket.gethostname(),
+        "runner": runner,
+        "beam_args": beam_args,
+    }
+    digest = publish(version_url, manifest, run_info)
+    return {"version_url": version_url, "digest": digest, "manifest": manifest, "stats": stats,
+            "seconds": time.monotonic() - t0}
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    """The per-stage lines and the summary table a user reads after a run."""
+    stats, seconds = result["stats"], result["seconds"]
+    counts = stats["counts"]
+    rows: list[tuple[str, str]] = [
+        ("documents in", f"{counts['input']:,}"),
+        ("documents out", f"{counts['output']:,}"),
+    ]
+    for kind in ("removed", "dead_letter"):
+        for stage, reasons in sorted(counts[kind].items()):
+            for reason, n in sorted(reasons.items()):
+                rows.append((f"{kind.replace('_', '-')} {stage}/{reason}", f"{n:,}"))
+    for entity, n in sorted(stats["pii"].items()):
+        rows.append((f"pii {entity}", f"{n:,}"))
+    for license, n in sorted(stats["licenses"].items(), key=lambda kv: (-kv[1], kv[0])):
+        rows.append((f"license {license}", f"{n:,}"))
+    if "tokens" in stats:
+        tok = stats["tokenizer"]
+        rows.append(("tokens", f"{stats['tokens']['total']:,} ({tok['origin']} tokenizer, vocab {tok['vocab_size']:,}, {tok['dtype']})"))
+    rows.append(("wall time", f"{seconds:.1f} s ({counts['input'] / max(seconds, 1e-9):,.1f} documents/s)"))
+    rows.append(("snapshot digest", result["digest"]))
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{'summary':<{width}}  value\n{'-' * width}  {'-' * 5}")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    print()
+
+
+# ---- verify and hash ---------------------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.snapshot.verify import SnapshotNotFound, verify
+
+    try:
+        report = verify(args.snapshot)
+    except SnapshotNotFound as e:
+        return _error(str(e), EXIT_NOT_FOUND)
+    for line in report.mismatches:
+        print(f"MISMATCH {line}")
+    for path in report.missing:
+        print(f"MISSING  {path}")
+    for path in report.unlisted:
+        print(f"UNLISTED {path}")
+    status = "OK" if report.ok else "FAILED"
+    print(f"{status}: {report.checked} files checked in {report.version_url} (digest {report.digest})")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_hash(args: argparse.Namespace, beam_args: list[str]) -> int:
+    code = EXIT_OK
+    for path in args.files:
+        try:
+            digest = canonical_hash(storage.read_bytes(path))
+        except FileNotFoundError:
+            code = max(code, _error(f"{path}: no such file", EXIT_NOT_FOUND))
+            continue
+        except UnicodeDecodeError as e:
+            code = max(code, _error(f"{path}: invalid UTF-8 at byte {e.start}", EXIT_FAILED))
+            continue
+        print(f"{digest}  {path}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Deterministic JSON lines in zstd: sorted keys, compact separators, one fixed level, one thread."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Iterator
+
+import zstandard
+
+from opencorpus import storage
+
+ZSTD_LEVEL = 9
+
+
+def encode_line(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def write_jsonl_zst(url: str, records: Iterable[dict[str, Any]]) -> int:
+    """Write records as one zstd frame; returns how many. Same records -> same bytes."""
+    count = 0
+    cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=0, write_checksum=True)
+    with storage.open_url(url, "wb") as raw, cctx.stream_writer(raw, closefd=False) as out:
+        for record in records:
+            out.write(encode_line(record))
+            count += 1
+    return count
+
+
+def read_jsonl_zst(url: str) -> Iterator[dict[str, Any]]:
+    with storage.open_url(url, "rb") as f:
+        for line in storage.iter_lines(f, "zstd"):
+            if line:
+                yield json.loads(line)

