@@ -38,6 +38,7 @@ STATS = {
     "tokens": {"total": 12, "by_source": {"src-name": 12}},
     "tokenizer": {"file": layout.TOKENIZER, "sha256": "0" * 64, "origin": "train", "config": {"vocab_size": 300},
                   "eos": "<|endoftext|>", "eos_id": 0, "bos": None, "vocab_size": 300, "dtype": "uint16"},
+    "inputs": [{"source": "src-name", "path": "data/a.jsonl", "sha256": "1" * 64, "bytes": 123}],
     "files": {layout.documents_part(0): {"documents": 7},
               layout.tokens_part(0, "bin"): {"documents": 7, "tokens": 12},
               layout.removed_part(0): {"documents": 2}},

@@ -7,6 +7,7 @@ so any fsspec URL (local path, memory://, s3://, gs://) works everywhere.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import posixpath
 from typing import IO, Iterator
 
@@ -14,6 +15,8 @@ import fsspec
 import zstandard
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
+
+_CHUNK = 1 << 20
 
 
 def join(base: str, *parts: str) -> str:
@@ -95,6 +98,17 @@ def list_dir(url: str) -> list[str]:
     return sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(path, detail=False))
 
 
+def file_digest(url: str) -> tuple[str, int]:
+    """(sha256 hex, size in bytes) of a file, read in chunks so large files never sit in memory."""
+    h = hashlib.sha256()
+    size = 0
+    with open_url(url, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
 def list_files(root: str) -> list[str]:
     """Every file below `root`, as paths relative to it, sorted."""
     fs, path = url_to_fs(root)
@@ -114,7 +128,6 @@ class TruncatedStream(IOError):
     """A compressed stream that ends before its end-of-frame marker."""
 
 
-_CHUNK = 1 << 20
 
 
 def iter_decompressed(fileobj: IO[bytes], compression: str | None) -> Iterator[bytes]:

@@ -13,7 +13,7 @@ import apache_beam as beam
 from opencorpus.beam.dedup import ExactDedup
 from opencorpus.beam.read import ReadSources
 from opencorpus.beam.stage import ApplyStage
-from opencorpus.beam.stats import WriteStats
+from opencorpus.beam.stats import WriteStats, input_digest
 from opencorpus.beam.tokenizer import BuildTokenizer
 from opencorpus.beam.write import ShardCount, WriteDeadLetters, WriteDocumentParts, WriteRemovedParts
 from opencorpus.recipe import Recipe
@@ -46,7 +46,8 @@ class CurateCorpus(beam.PTransform):
 
     def expand(self, pbegin):
         recipe, version_url = self.plan.recipe, self.plan.version_url
-        docs, dead = pbegin | "Ingest" >> ReadSources(recipe.sources, self.plan.files, recipe.date)
+        files, docs, dead = pbegin | "Ingest" >> ReadSources(recipe.sources, self.plan.files, recipe.date)
+        inputs = files | "HashInputs" >> beam.Map(input_digest)
         removed, dead_letters = [], [dead]
         facts = [docs | "CountDocs" >> beam.FlatMap(_input_facts), dead | "CountBad" >> beam.FlatMap(_input_facts)]
 
@@ -68,7 +69,7 @@ class CurateCorpus(beam.PTransform):
         facts.append(docs | "Documents" >> WriteDocumentParts(version_url, shards, tokenizer))
         facts.append(_flatten(removed, "Removed", pbegin) | "WriteRemoved" >> WriteRemovedParts(version_url, shards))
         facts.append(_flatten(dead_letters, "DeadLetters", pbegin) | "WriteDeadLetters" >> WriteDeadLetters(version_url))
-        facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer)
+        facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer, inputs)
 
 
 def _flatten(pcolls: list, label: str, pbegin):

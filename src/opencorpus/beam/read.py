@@ -22,7 +22,7 @@ class _ReadFile(beam.DoFn):
 
 
 class ReadSources(beam.PTransform):
-    """files -> (documents, dead letters); Reshuffle spreads files over workers."""
+    """-> (files, documents, dead letters); Reshuffle spreads files over workers."""
 
     def __init__(self, specs: list[SourceSpec], files: list[SourceFile], date: str):
         super().__init__()
@@ -31,10 +31,6 @@ class ReadSources(beam.PTransform):
         self.date = date
 
     def expand(self, pbegin):
-        results = (
-            pbegin
-            | "Files" >> beam.Create(self.files)
-            | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(_ReadFile(self.specs, self.date)).with_outputs(DEAD_LETTER, main="docs")
-        )
-        return results.docs, results[DEAD_LETTER]
+        files = pbegin | "Files" >> beam.Create(self.files) | "Spread" >> beam.Reshuffle()
+        results = files | "Read" >> beam.ParDo(_ReadFile(self.specs, self.date)).with_outputs(DEAD_LETTER, main="docs")
+        return files, results.docs, results[DEAD_LETTER]

@@ -9,11 +9,14 @@ import apache_beam as beam
 
 from opencorpus import storage
 from opencorpus.formats import layout
+from opencorpus.sources import SourceFile
 
 
-def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, Any] | None) -> dict[str, Any]:
+def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, Any] | None,
+             inputs: list[dict[str, Any]]) -> dict[str, Any]:
     """Nest summed facts into the stats.json shape (see snapshot/manifest.py)."""
     stats: dict[str, Any] = {
+        "inputs": sorted(inputs, key=lambda i: (i["source"], i["path"])),
         "counts": {"input": 0, "output": 0, "removed": {}, "dead_letter": {}},
         "pii": {}, "licenses": {}, "sources": {}, "tokens": {"total": 0, "by_source": {}}, "files": {},
     }
@@ -33,17 +36,26 @@ def stats_bytes(stats: dict[str, Any]) -> bytes:
     return (json.dumps(stats, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def input_digest(file: SourceFile) -> dict[str, Any]:
+    """What the manifest records of one input file, so a rebuild can check it has the same bytes."""
+    sha256, size = storage.file_digest(file.url)
+    return {"source": file.source, "path": file.display, "sha256": sha256, "bytes": size}
+
+
 class WriteStats(beam.PTransform):
-    def __init__(self, version_url: str, tokenizer):
+    """facts -> stats.json, with the tokenizer's facts and the digests of every input file."""
+
+    def __init__(self, version_url: str, tokenizer, inputs):
         super().__init__()
         self.version_url = version_url
         self.tokenizer = tokenizer
+        self.inputs = inputs
 
     def expand(self, facts):
         summed = facts | "Sum" >> beam.CombinePerKey(sum) | "All" >> beam.combiners.ToList()
-        if self.tokenizer is not None:
-            return summed | "Write" >> beam.Map(self._write, beam.pvalue.AsSingleton(self.tokenizer))
-        return summed | "Write" >> beam.Map(self._write, None)
+        tokenizer = beam.pvalue.AsSingleton(self.tokenizer) if self.tokenizer is not None else None
+        return summed | "Write" >> beam.Map(self._write, tokenizer, beam.pvalue.AsList(self.inputs))
 
-    def _write(self, facts, tokenizer) -> None:
-        storage.write_bytes(storage.join(self.version_url, layout.STATS), stats_bytes(assemble(facts, tokenizer)))
+    def _write(self, facts, tokenizer, inputs) -> None:
+        stats = assemble(facts, tokenizer, inputs)
+        storage.write_bytes(storage.join(self.version_url, layout.STATS), stats_bytes(stats))

@@ -149,7 +149,7 @@ class WriteRemovedParts(beam.PTransform):
     def expand(self, removed):
         return (
             removed
-            | "Parts" >> GroupIntoParts(self.shards, key=lambda r: (r.id, r.stage))
+            | "Parts" >> GroupIntoParts(self.shards, key=lambda r: r.id)
             | "Write" >> beam.FlatMap(self._write)
         )
 

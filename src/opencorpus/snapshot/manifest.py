@@ -32,7 +32,6 @@ DEPENDENCIES = (
 )
 # Stats keys per file that the manifest records next to sha256 and bytes.
 FILE_STATS = ("documents", "tokens")
-_CHUNK = 1 << 20
 
 
 class CountMismatchError(RuntimeError):
@@ -63,17 +62,6 @@ def check_counts(counts: dict[str, Any]) -> None:
             f"document counts do not add up: input {counts['input']} != output {counts['output']}"
             f" + removed {removed} + dead_letter {dead} (= {counts['output'] + removed + dead})"
         )
-
-
-def file_digest(url: str) -> tuple[str, int]:
-    """(sha256 hex, size in bytes) of a file, read in chunks so shards never sit in memory."""
-    h = hashlib.sha256()
-    size = 0
-    with storage.open_url(url, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 @functools.cache
@@ -113,7 +101,7 @@ def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, An
         raise ManifestError(f"{version_url}: stats.json lists files that are not there: {', '.join(absent)}")
     files = []
     for path in paths:
-        sha256, size = file_digest(storage.join(version_url, path))
+        sha256, size = storage.file_digest(storage.join(version_url, path))
         extra = {k: v for k, v in file_stats.get(path, {}).items() if k in FILE_STATS}
         files.append({"path": path, "sha256": sha256, "bytes": size, **extra})
     code, dependencies = environment()
@@ -132,6 +120,7 @@ def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, An
         "licenses": stats.get("licenses", {}),
         "sources": stats["sources"],
         "tokens": stats.get("tokens"),
+        "inputs": stats["inputs"],
     }
     found = problems(manifest)
     if found:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from opencorpus import storage
 from opencorpus.formats import layout
-from opencorpus.snapshot.manifest import CountMismatchError, check_counts, file_digest, problems
+from opencorpus.snapshot.manifest import CountMismatchError, check_counts, problems
 
 
 class SnapshotNotFound(LookupError):
@@ -74,7 +74,7 @@ def verify(url: str) -> VerifyReport:
         if path not in present:
             report.missing.append(path)
             continue
-        sha256, size = file_digest(storage.join(version_url, path))
+        sha256, size = storage.file_digest(storage.join(version_url, path))
         report.checked += 1
         if (sha256, size) != (entry["sha256"], entry["bytes"]):
             report.mismatches.append(f"{path}: expected sha256 {entry['sha256']} ({entry['bytes']} bytes), "

@@ -1,0 +1,196 @@
+"""Token shards on disk (DESIGN.md "Tokens on disk"): .bin + Megatron .idx + .csv.gz.
+
+Per documents part: `tokens/part-NNNNN.bin` holds every document's token ids (EOS
+included) back to back, little-endian; `.idx` is Megatron's MMIDIDX v1 index, written
+byte for byte as megatron-core's IndexedDatasetBuilder/_IndexWriter write it
+(megatron/core/datasets/indexed_dataset.py), so Megatron trainers read the pair as is;
+`.csv.gz` maps every token range back to its document id, source and published hash.
+All three are deterministic: the same documents give the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import struct
+from array import array
+from contextlib import ExitStack
+from typing import IO, Iterable, NamedTuple, Sequence
+
+import numpy as np
+
+from opencorpus import storage
+from opencorpus.formats import layout
+
+INDEX_MAGIC = b"MMIDIDX\x00\x00"
+INDEX_VERSION = 1
+# Megatron's DType enum: the one-byte code in the .idx header names the .bin dtype.
+DTYPE_CODES = {"uint8": 1, "int8": 2, "int16": 3, "int32": 4, "int64": 5, "float64": 6, "float32": 7, "uint16": 8}
+_CODE_DTYPES = {code: np.dtype(name).newbyteorder("<") for name, code in DTYPE_CODES.items()}
+CSV_HEADER = ("start", "end", "id", "source", "sha256_published")
+GZIP_LEVEL = 6
+_HEADER = struct.Struct("<9sQBQQ")  # magic, version, dtype code, sequence count, document count
+_MAX_SEQUENCE = np.iinfo(np.int32).max  # Megatron stores sequence lengths as int32
+
+
+class TokenShardError(ValueError):
+    """Token ids that cannot be stored, or token files that do not agree."""
+
+
+class TokenIndex(NamedTuple):
+    """A parsed .idx: the .bin dtype and, per sequence, its length and byte offset."""
+
+    dtype: np.dtype
+    lengths: np.ndarray
+    pointers: np.ndarray
+    document_indices: np.ndarray
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """Megatron's rule (DType.optimal_dtype): uint16 below 65500 ids, else int32; little-endian."""
+    return np.dtype("<u2") if vocab_size < 65500 else np.dtype("<i4")
+
+
+def _urls(version_url: str, part: int) -> dict[str, str]:
+    return {suffix: storage.join(version_url, layout.tokens_part(part, suffix)) for suffix in ("bin", "idx", "csv.gz")}
+
+
+def _checked_ids(doc_id: str, ids: Sequence[int], dtype: np.dtype) -> np.ndarray:
+    """The ids as `dtype`, or TokenShardError naming the document: never a silent wrap-around."""
+    arr = np.asarray(ids)
+    if arr.size == 0:
+        return arr.astype(dtype)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise TokenShardError(f"document {doc_id!r}: token ids must be a flat sequence of integers")
+    info = np.iinfo(dtype)
+    low, high = arr.min(), arr.max()
+    if low < 0 or high > info.max:
+        bad = low if low < 0 else high
+        raise TokenShardError(f"document {doc_id!r}: token id {int(bad)} does not fit {dtype.name} "
+                              f"(0..{info.max})")
+    if arr.size > _MAX_SEQUENCE:
+        raise TokenShardError(f"document {doc_id!r}: {arr.size} tokens exceed Megatron's int32 sequence length")
+    return arr.astype(dtype)
+
+
+def _csv_writer(raw: IO[bytes], stack: ExitStack):
+    """A CSV writer into deterministic gzip: mtime 0, no file name, fixed level."""
+    gz = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0))
+    text = stack.enter_context(io.TextIOWrapper(gz, encoding="utf-8", newline=""))
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    return writer
+
+
+def _write_bin_and_csv(urls: dict[str, str], docs: Iterable[tuple[str, str, str, Sequence[int]]],
+                       dtype: np.dtype) -> array:
+    """Stream documents into .bin and .csv.gz; returns the per-document token counts."""
+    lengths = array("q")
+    start = 0
+    with ExitStack() as stack:
+        bin_file = stack.enter_context(storage.open_url(urls["bin"], "wb"))
+        rows = _csv_writer(stack.enter_context(storage.open_url(urls["csv.gz"], "wb")), stack)
+        for doc_id, source, sha256_published, ids in docs:
+            arr = _checked_ids(doc_id, ids, dtype)
+            bin_file.write(arr.tobytes())
+            rows.writerow((start, start + arr.size, doc_id, source, sha256_published))
+            lengths.append(arr.size)
+            start += arr.size
+    return lengths
+
+
+def index_bytes(lengths: Sequence[int], dtype: np.dtype) -> bytes:
+    """The .idx of one document per sequence, as megatron-core's _IndexWriter writes it.
+
+    Header: magic, version <Q 1, dtype code <B, sequence count <Q, document count <Q
+    (= len(document_indices), n + 1); then sequence lengths int32, sequence pointers int64
+    (byte offsets into .bin), document indices int64 (0, 1, ..., n: the builder starts
+    them with 0 and appends the sequence count at every end_document).
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    count = lengths.size
+    pointers = (np.cumsum(lengths) - lengths) * dtype.itemsize
+    document_indices = np.arange(count + 1, dtype=np.int64)
+    header = _HEADER.pack(INDEX_MAGIC, INDEX_VERSION, DTYPE_CODES[dtype.name], count, document_indices.size)
+    return b"".join((
+        header,
+        lengths.astype("<i4").tobytes(),
+        pointers.astype("<i8").tobytes(),
+        document_indices.astype("<i8").tobytes(),
+    ))
+
+
+def write_token_shard(version_url: str, part: int, docs: Iterable[tuple[str, str, str, Sequence[int]]],
+                      vocab_size: int) -> dict[str, int]:
+    """Write one part's .bin, .csv.gz and (last) .idx; returns document and token counts.
+
+    docs: (id, source, sha256_published, token ids with EOS), streamed in the given order.
+    The .idx is what makes the pair readable, so it is removed first and written only after
+    the other two are complete; on any error all three are removed.
+    """
+    urls = _urls(version_url, part)
+    dtype = token_dtype(vocab_size)
+    storage.remove_tree(urls["idx"])
+    try:
+        lengths = _write_bin_and_csv(urls, docs, dtype)
+        storage.write_bytes(urls["idx"], index_bytes(lengths, dtype))
+    except BaseException:
+        for url in urls.values():
+            storage.remove_tree(url)
+        raise
+    return {"documents": len(lengths), "tokens": int(sum(lengths))}
+
+
+def parse_index(data: bytes, where: str = "<idx>") -> TokenIndex:
+    """Parse an MMIDIDX v1 .idx (as megatron-core's _IndexReader does, with checks)."""
+    if len(data) < _HEADER.size:
+        raise TokenShardError(f"{where}: too short for an MMIDIDX header")
+    magic, version, code, count, doc_count = _HEADER.unpack_from(data)
+    if magic != INDEX_MAGIC or version != INDEX_VERSION:
+        raise TokenShardError(f"{where}: not an MMIDIDX v1 index")
+    if code not in _CODE_DTYPES:
+        raise TokenShardError(f"{where}: unknown dtype code {code}")
+    if len(data) != _HEADER.size + count * 12 + doc_count * 8:
+        raise TokenShardError(f"{where}: {len(data)} bytes do not match {count} sequences and {doc_count} documents")
+    offset = _HEADER.size
+    lengths = np.frombuffer(data, dtype="<i4", count=count, offset=offset)
+    pointers = np.frombuffer(data, dtype="<i8", count=count, offset=offset + 4 * count)
+    document_indices = np.frombuffer(data, dtype="<i8", count=doc_count, offset=offset + 12 * count)
+    return TokenIndex(_CODE_DTYPES[code], lengths, pointers, document_indices)
+
+
+def read_token_rows(url: str) -> list[tuple[int, int, str, str, str]]:
+    """Rows of a tokens .csv.gz: (start, end, id, source, sha256_published)."""
+    with storage.open_url(url, "rb") as raw, gzip.GzipFile(fileobj=raw) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
+        reader = csv.reader(text)
+        if tuple(next(reader, ())) != CSV_HEADER:
+            raise TokenShardError(f"{url}: expected the header {','.join(CSV_HEADER)}")
+        return [(int(start), int(end), doc_id, source, sha) for start, end, doc_id, source, sha in reader]
+
+
+def _check_agree(urls: dict[str, str], index: TokenIndex, tokens: np.ndarray, rows: list) -> None:
+    count = index.lengths.size
+    if not np.array_equal(index.document_indices, np.arange(count + 1)):
+        raise TokenShardError(f"{urls['idx']}: expected one sequence per document")
+    if int(index.lengths.sum()) != tokens.size or not np.array_equal(
+            index.pointers, (np.cumsum(index.lengths) - index.lengths) * index.dtype.itemsize):
+        raise TokenShardError(f"{urls['idx']}: sequence lengths and pointers do not match {urls['bin']}")
+    starts = np.cumsum(index.lengths) - index.lengths
+    if len(rows) != count or any(
+            (start, end) != (int(s), int(s + n)) for (start, end, *_), s, n in zip(rows, starts, index.lengths)):
+        raise TokenShardError(f"{urls['csv.gz']}: token ranges do not match {urls['idx']}")
+
+
+def read_token_shard(version_url: str, part: int) -> list[tuple[str, list[int]]]:
+    """(id, token ids) per document of a part, after checking that the three files agree."""
+    urls = _urls(version_url, part)
+    index = parse_index(storage.read_bytes(urls["idx"]), urls["idx"])
+    data = storage.read_bytes(urls["bin"])
+    if len(data) % index.dtype.itemsize:
+        raise TokenShardError(f"{urls['bin']}: {len(data)} bytes is not a whole number of {index.dtype.name}")
+    tokens = np.frombuffer(data, dtype=index.dtype)
+    rows = read_token_rows(urls["csv.gz"])
+    _check_agree(urls, index, tokens, rows)
+    return [(doc_id, tokens[start:end].tolist()) for start, end, doc_id, _, _ in rows]
