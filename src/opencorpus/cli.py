@@ -10,6 +10,7 @@ import json
 import logging
 import socket
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +22,7 @@ from opencorpus.recipe import Recipe, RecipeError, load_recipe
 from opencorpus.sources import SourceFile, source_files
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
+HEARTBEAT = 15.0
 log = logging.getLogger("opencorpus")
 
 
@@ -59,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configure_logging(quiet: bool) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    # Beam warns at import that optional Google Cloud clients are missing: irrelevant locally.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(lambda record: not record.getMessage().startswith("apitools not found"))
     log.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
@@ -126,9 +131,12 @@ def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_jso
     t0 = time.monotonic()
     log.info("[plan] %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
     storage.write_bytes(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
-    runner = run_plan(Plan(recipe, files, version_url, tokenizer_json), beam_args)
+    with _Heartbeat(t0):
+        runner = run_plan(Plan(recipe, files, version_url, tokenizer_json), beam_args)
     pipeline_seconds = time.monotonic() - t0
     stats = json.loads(storage.read_bytes(storage.join(version_url, layout.STATS)))
+    for line in stage_lines(stats, recipe):
+        log.info("%s", line)
     manifest = build_manifest(version_url, recipe.resolved(), stats)
     run_info = {
         "output": root,
@@ -142,12 +150,59 @@ def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_jso
         "beam_args": beam_args,
     }
     digest = publish(version_url, manifest, run_info)
+    log.info("[publish]   %d files, manifest written last; LATEST -> %s", len(manifest["files"]), recipe.version)
     return {"version_url": version_url, "digest": digest, "manifest": manifest, "stats": stats,
             "seconds": time.monotonic() - t0}
 
 
+def stage_lines(stats: dict[str, Any], recipe: Recipe) -> list[str]:
+    """One progress line per stage, in pipeline order, from the run's stats."""
+    counts = stats["counts"]
+    dead = counts["dead_letter"]
+    removed = counts["removed"]
+    n_files = len(stats["inputs"])
+    lines = [f"[ingest]    {counts['input']:,} records from {n_files} files; "
+             f"{sum(dead.get('ingest', {}).values()):,} dead-lettered"]
+    if recipe.stage("license") is not None:
+        unknown = stats["licenses"].get("NOASSERTION", 0)
+        lines.append(f"[license]   {len(stats['licenses'])} license expressions; {unknown:,} documents NOASSERTION")
+    if recipe.stage("dedup") is not None:
+        lines.append(f"[dedup]     {sum(removed.get('dedup', {}).values()):,} exact duplicates removed")
+    if recipe.stage("pii") is not None:
+        lines.append(f"[pii]       {sum(stats['pii'].values()):,} values redacted; "
+                     f"{sum(dead.get('pii', {}).values()):,} dead-lettered")
+    parts = sum(1 for path in stats["files"] if path.startswith("documents/"))
+    lines.append(f"[documents] {counts['output']:,} documents in {parts} parts")
+    if "tokens" in stats:
+        tok = stats["tokenizer"]
+        lines.append(f"[tokens]    {stats['tokens']['total']:,} tokens ({tok['origin']} tokenizer, "
+                     f"vocab {tok['vocab_size']:,}, {tok['dtype']})")
+    return lines
+
+
+class _Heartbeat:
+    """Prints a line every HEARTBEAT seconds while the pipeline runs, so long runs show life."""
+
+    def __init__(self, start: float):
+        self.start = start
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def __enter__(self) -> "_Heartbeat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        while not self.stop.wait(HEARTBEAT):
+            log.info("[run]       pipeline running, %.0f s", time.monotonic() - self.start)
+
+
 def print_summary(result: dict[str, Any]) -> None:
-    """The per-stage lines and the summary table a user reads after a run."""
+    """The summary table a user reads after a run."""
     stats, seconds = result["stats"], result["seconds"]
     counts = stats["counts"]
     rows: list[tuple[str, str]] = [
@@ -163,8 +218,7 @@ def print_summary(result: dict[str, Any]) -> None:
     for license, n in sorted(stats["licenses"].items(), key=lambda kv: (-kv[1], kv[0])):
         rows.append((f"license {license}", f"{n:,}"))
     if "tokens" in stats:
-        tok = stats["tokenizer"]
-        rows.append(("tokens", f"{stats['tokens']['total']:,} ({tok['origin']} tokenizer, vocab {tok['vocab_size']:,}, {tok['dtype']})"))
+        rows.append(("tokens", f"{stats['tokens']['total']:,}"))
     rows.append(("wall time", f"{seconds:.1f} s ({counts['input'] / max(seconds, 1e-9):,.1f} documents/s)"))
     rows.append(("snapshot digest", result["digest"]))
     width = max(len(k) for k, _ in rows)

@@ -6,11 +6,16 @@ Beam's default runner would download the Prism binary at run time, so a run with
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
+import sys
+import threading
+from typing import Iterator
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, WorkerOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from opencorpus.beam.pipeline import CurateCorpus, Plan
@@ -22,11 +27,15 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
     """Beam options as given, with local defaults filled in when no runner was named."""
     options = PipelineOptions(beam_args)
     if options.view_as(StandardOptions).runner is None:
+        given = {arg.split("=", 1)[0] for arg in beam_args}
         direct = options.view_as(DirectOptions)
-        if direct.direct_num_workers == 1 and "--direct_num_workers" not in " ".join(beam_args):
+        if "--direct_num_workers" not in given:
             direct.direct_num_workers = os.cpu_count() or 1
-        if direct.direct_running_mode == "in_memory" and "--direct_running_mode" not in " ".join(beam_args):
-            direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
+        if "--direct_running_mode" not in given and direct.direct_num_workers > 1:
+            direct.direct_running_mode = "multi_processing"
+        # Worker processes forward every INFO line of the Beam harness; keep warnings and errors.
+        if "--default_sdk_harness_log_level" not in given:
+            options.view_as(WorkerOptions).default_sdk_harness_log_level = "WARNING"
     return options
 
 
@@ -37,7 +46,42 @@ def run_plan(plan: Plan, beam_args: list[str]) -> str:
     runner = runner_name or FnApiRunner()
     if runner_name is None:
         direct = options.view_as(DirectOptions)
-        log.info("runner: FnApiRunner (%s, %d workers)", direct.direct_running_mode, direct.direct_num_workers)
-    with beam.Pipeline(runner=runner, options=options) as p:
-        _ = p | "Curate" >> CurateCorpus(plan)
+        log.info("[run]       FnApiRunner, %s, %d workers", direct.direct_running_mode, direct.direct_num_workers)
+    with _harness_noise_filtered(runner_name is None):
+        with beam.Pipeline(runner=runner, options=options) as p:
+            _ = p | "Curate" >> CurateCorpus(plan)
     return runner_name or "FnApiRunner"
+
+
+# Lines Beam's local worker processes print at INFO whatever the options say (their log level
+# is hard-coded at start-up and they inherit our stderr); warnings and errors still pass.
+_HARNESS_NOISE = re.compile(rb"^(INFO:|Worker: severity: INFO|WARNING:root:apitools|.*semi_persistent_directory)")
+
+
+@contextlib.contextmanager
+def _harness_noise_filtered(local: bool) -> Iterator[None]:
+    """While a local run lasts, drop the harness's INFO chatter from stderr (file descriptor 2)."""
+    if not local:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward() -> None:
+        with os.fdopen(read_end, "rb") as pipe, os.fdopen(os.dup(saved), "wb", buffering=0) as out:
+            for line in pipe:
+                if not _HARNESS_NOISE.match(line):
+                    out.write(line)
+
+    thread = threading.Thread(target=forward, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end once the workers have exited
+        os.close(saved)
+        thread.join(timeout=5)
