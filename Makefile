@@ -30,7 +30,7 @@ test: $(STAMP)
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install -q --upgrade pip
-	build/lock-venv/bin/python -m pip install -q ".[test]" hatchling
+	build/lock-venv/bin/python -m pip install -q ".[test]" hatchling editables
 	build/lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^opencorpus' > requirements.lock
 
 clean:

@@ -18,4 +18,4 @@ if ! "$python" -m venv "$venv" 2>/dev/null; then
     echo "error: '$python -m venv' failed; install your distribution's python3-venv package" >&2; exit 1
   fi
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "pip>=24" hatchling
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "pip>=24"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import socket
 import sys
 import threading
@@ -85,6 +86,8 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     except RecipeError as e:
         return _error(str(e), EXIT_USAGE)
     root = args.output or recipe.output["uri"]
+    if not storage.is_absolute(root):  # relative to where the user runs, shown absolute
+        root = os.path.abspath(root)
     try:
         result = run_recipe(recipe, root, files, tokenizer_json, beam_args)
     except VersionExistsError as e:

@@ -1,0 +1,387 @@
+"""PII redaction: Presidio finds e-mails, phone numbers, card numbers, ... and names, and each
+one becomes a typed placeholder such as <EMAIL_ADDRESS>.
+
+It is the last change to a document's text (see DESIGN.md). The engines are heavy, so they are
+built once per process and shared by every redactor with the same model settings. Nothing here
+logs, raises or dead-letters document text: a dead letter names the exception's class only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import yaml
+
+from opencorpus.document import DeadLetter, Document, canonical_hash
+from opencorpus.recipe import FILTERS_DIR
+
+if TYPE_CHECKING:
+    from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerResult
+    from presidio_anonymizer import AnonymizerEngine
+    from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+# Presidio's e-mail check uses tldextract, which downloads the public suffix list unless told
+# not to. tldextract reads these variables once, when it is first imported, so they are set
+# here, before anything imports Presidio; setdefault leaves a user's own choice in place.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # empty: use the bundled snapshot
+os.environ.setdefault("TLDEXTRACT_CACHE", os.path.join(tempfile.gettempdir(), "opencorpus-tldextract"))
+
+STAGE = "pii"
+PRESET = FILTERS_DIR / "pii" / "default.yaml"
+# Cut points for long texts, best first: paragraph break, line break, space.
+_CUTS = ("\n\n", "\n", " ")
+_LOWERCASE_LEMMA = "opencorpus_lowercase_lemma"
+# A name never contains these; spaCy's small model tags e.g. "Bug#55402" or "20:32:53" as PERSON.
+_NOT_IN_A_NAME = re.compile(r"[\d#@:/\\_=<>{}\[\]()|*;$%&+~^`\"]")
+# ...and "Fri" in a changelog's "Fri, 24 Apr 2015" line.
+_WEEKDAYS = frozenset("Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
+# What follows a dotted number that is a version: more digits, a Debian or semver suffix.
+_VERSION_TAIL = re.compile(r"\.\d|[+~]\w|-\d+(?!\.?\d)")
+
+_ENGINES: dict[tuple[str, str, tuple[str, ...]], Engines] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True)
+class PiiSettings:
+    """The stage's options, checked: the keys of filters/pii/*.yaml."""
+
+    nlp_model: str
+    language: str
+    entities: tuple[str, ...]
+    score_threshold: float
+    allow_list: tuple[str, ...]
+    max_chars_per_chunk: int
+
+    @property
+    def engine_key(self) -> tuple[str, str, tuple[str, ...]]:
+        """What the engines depend on; thresholds and lists are per call, so not part of it."""
+        return (self.nlp_model, self.language, tuple(sorted(self.entities)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Engines:
+    """What redaction needs, built once per process for one engine key."""
+
+    analyzer: AnalyzerEngine
+    anonymizer: AnonymizerEngine
+    operators: dict[str, OperatorConfig]
+    conflict_resolution: ConflictResolutionStrategy
+
+
+def settings_from_options(options: dict[str, Any]) -> PiiSettings:
+    """Check the stage options; keys not given take their value from filters/pii/default.yaml.
+
+    `settings` (the preset's name) is accepted and ignored: recipe resolution has already
+    inlined the preset's keys into the options.
+    """
+    merged = {**(yaml.safe_load(PRESET.read_text()) or {}), **options}
+    merged.pop("settings", None)
+    fields = [f.name for f in dataclasses.fields(PiiSettings)]
+    unknown = sorted(set(merged) - set(fields))
+    if unknown:
+        raise ValueError(f"pii: unknown option(s) {', '.join(unknown)} (expected: {', '.join(fields)})")
+    return PiiSettings(
+        nlp_model=_checked(merged, "nlp_model", _is_name, "a spaCy model name or folder"),
+        language=_checked(merged, "language", _is_name, "a language code such as 'en'"),
+        entities=tuple(_checked(merged, "entities", _is_names, "a non-empty list of Presidio entity types")),
+        score_threshold=float(_checked(merged, "score_threshold", _is_fraction, "a number from 0 to 1")),
+        allow_list=tuple(_checked(merged, "allow_list", _is_strings, "a list of strings")),
+        max_chars_per_chunk=_checked(merged, "max_chars_per_chunk", _is_positive_int, "a positive integer"),
+    )
+
+
+def _checked(options: dict[str, Any], key: str, valid: Callable[[Any], bool], expected: str) -> Any:
+    if key not in options:
+        raise ValueError(f"pii.{key}: missing (expected {expected})")
+    if not valid(options[key]):
+        raise ValueError(f"pii.{key}: expected {expected}, got {options[key]!r}")
+    return options[key]
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_names(value: Any) -> bool:
+    return _is_strings(value) and bool(value) and all(_is_name(v) for v in value)
+
+
+def _is_fraction(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+class PiiRedactor:
+    """The `pii` stage: replaces each detected value by <ENTITY_TYPE> and counts them.
+
+    `redact(text)` is public so that other stages can redact what they publish besides the
+    text (e.g. license evidence) with the same engines.
+    """
+
+    name = STAGE
+
+    def __init__(self, options: dict[str, Any]):
+        self.settings = settings_from_options(options)
+        self.engines: Engines | None = None
+
+    def setup(self) -> None:
+        """Get the process-wide engines for these settings (built on first use)."""
+        self.engines = engines_for(self.settings)
+        max_length = self.engines.analyzer.nlp_engine.get_nlp(self.settings.language).max_length
+        if self.settings.max_chars_per_chunk > max_length:
+            raise ValueError(f"pii.max_chars_per_chunk: at most the spaCy model's max_length ({max_length}), "
+                             f"got {self.settings.max_chars_per_chunk}")
+
+    def process(self, doc: Document) -> Iterator[Document | DeadLetter]:
+        """Yield the document redacted, with metadata pii (counts) and sha256_published."""
+        try:
+            text, counts = self.redact(doc.text)
+            published = canonical_hash(text)
+            # License evidence quotes the raw text (copyright lines carry names and e-mails)
+            # and is published too, so it is redacted the same way.
+            evidence = [{**e, "matched": self.redact(e["matched"])[0]} if "matched" in e else e
+                        for e in doc.metadata.get("license_evidence", [])]
+        except Exception as error:  # noqa: BLE001 - one bad document must not stop the run
+            # The exception's message may quote the text (a decode error shows the bad
+            # character, a KeyError its key): only its class is reported.
+            yield DeadLetter(stage=self.name, reason="error", detail=type(error).__name__,
+                             location=doc.location, source=doc.source, id=doc.id)
+            return
+        metadata = {**doc.metadata, "pii": counts, "sha256_published": published}
+        if evidence:
+            metadata["license_evidence"] = evidence
+        yield dataclasses.replace(doc, text=text, metadata=metadata)
+
+    def redact(self, text: str) -> tuple[str, dict[str, int]]:
+        """The text with each detected value replaced by <TYPE>, and the counts by type (sorted)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        if self.engines is None:
+            self.setup()
+        pieces, counts = [], Counter()
+        for start, end in chunk_spans(text, self.settings.max_chars_per_chunk):
+            piece, found = self._redact_chunk(text[start:end])
+            pieces.append(piece)
+            counts.update(found)
+        return "".join(pieces), dict(sorted(counts.items()))
+
+    def _redact_chunk(self, chunk: str) -> tuple[str, Counter[str]]:
+        s, engines = self.settings, self.engines
+        found = engines.analyzer.analyze(
+            text=chunk, language=s.language, entities=list(s.entities),
+            score_threshold=s.score_threshold, allow_list=list(s.allow_list),
+        )
+        # Presidio settles a tie between overlapping results by their list position; sorting
+        # makes that position, and so the output, independent of recognizer order.
+        results = sorted(filter(None, (_refine(chunk, r) for r in found)),
+                         key=lambda r: (r.start, r.end, r.entity_type, r.score))
+        if not results:
+            return chunk, Counter()
+        out = engines.anonymizer.anonymize(text=chunk, analyzer_results=results, operators=engines.operators,
+                                           conflict_resolution=engines.conflict_resolution)
+        return out.text, Counter(item.entity_type for item in out.items)
+
+
+def chunk_spans(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """(start, end) pieces of at most max_chars that cover the text exactly, in order.
+
+    Each piece ends after the last paragraph break within reach, else the last line break,
+    else the last space; a text without any is cut at max_chars.
+    """
+    spans, start = [], 0
+    while len(text) - start > max_chars:
+        end = _cut(text, start, start + max_chars)
+        spans.append((start, end))
+        start = end
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _cut(text: str, start: int, limit: int) -> int:
+    for separator in _CUTS:
+        at = text.rfind(separator, start, limit)
+        if at > start:
+            return at + len(separator)
+    return limit
+
+
+def _refine(text: str, result: RecognizerResult) -> RecognizerResult | None:
+    """Drop or tighten detections known to misfire on code and changelogs."""
+    if result.entity_type == "PERSON":
+        return _tighten_name(text, result)
+    if result.entity_type == "IP_ADDRESS" and _is_version_number(text, result.start, result.end):
+        return None
+    return result
+
+
+def _tighten_name(text: str, result: RecognizerResult) -> RecognizerResult | None:
+    # spaCy's spans may carry punctuation, e.g. "-- Jane Maintainer" in a Debian sign-off
+    # line: the "--" is kept, so the line keeps its shape.
+    start, end = result.start, result.end
+    while start < end and not text[start].isalpha():
+        start += 1
+    while end > start and not text[end - 1].isalpha():
+        end -= 1
+    span = text[start:end]
+    if _NOT_IN_A_NAME.search(span) or span in _WEEKDAYS or not any(map(_is_name_word, span.split())):
+        return None
+    result.start, result.end = start, end
+    return result
+
+
+def _is_name_word(word: str) -> bool:
+    """"Jane", "Dröge", "O'Brien", "Jean-Luc", or a word of a script without case; not "max",
+    "bitContainer", "ARFLAGS" or "C", code that spaCy's small model tags as PERSON."""
+    if not any(c.isupper() or c.islower() for c in word):
+        return word.isalpha()
+    return word[0].isupper() and any(c.islower() for c in word) and all(c.isalpha() or c in "'’-" for c in word)
+
+
+def _is_version_number(text: str, start: int, end: int) -> bool:
+    # "2.9.5.0" in "2.9.5.0.37-1", "2.10.0.18" in "2.10.0.18-2" or "1.2.3.4+dfsg1" is a version,
+    # while "10.0.0.1" in the range "10.0.0.1-10.0.0.9" is an address.
+    return bool(re.search(r"\d\.$", text[max(0, start - 2):start]) or _VERSION_TAIL.match(text, end))
+
+
+def engines_for(settings: PiiSettings) -> Engines:
+    """The process-wide engines for these settings, built on first use (seconds)."""
+    with _ENGINES_LOCK:
+        if settings.engine_key not in _ENGINES:
+            _ENGINES[settings.engine_key] = _build_engines(settings)
+        return _ENGINES[settings.engine_key]
+
+
+def _build_engines(settings: PiiSettings) -> Engines:
+    import spacy
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_anonymizer import AnonymizerEngine
+    from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
+
+    for logger in ("presidio-analyzer", "presidio-anonymizer"):
+        logging.getLogger(logger).addFilter(_WITHHOLD_ARGUMENTS)
+    # Presidio downloads a model it cannot find: offline that fails late, or hangs.
+    if not (spacy.util.is_package(settings.nlp_model) or Path(settings.nlp_model).is_dir()):
+        raise ValueError(f"pii.nlp_model: spaCy model {settings.nlp_model!r} is not installed "
+                         f"(pip install it, or give the path of a model folder)")
+    language = settings.language
+    nlp_engine = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": language, "model_name": settings.nlp_model}],
+    }).create_engine()
+    _slim_pipeline(nlp_engine.get_nlp(language), needs_ner=_configure_ner(nlp_engine, settings))
+    registry = RecognizerRegistry(supported_languages=[language])
+    # Loading warns once per recognizer of every other language it skips: noise on every worker.
+    analyzer_log = logging.getLogger("presidio-analyzer")
+    level, analyzer_log.level = analyzer_log.level, logging.ERROR
+    try:
+        registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
+    finally:
+        analyzer_log.setLevel(level)
+    registry.add_recognizer(_name_before_email_recognizer(language))
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language])
+    known = analyzer.get_supported_entities(language)
+    unknown = sorted(set(settings.entities) - set(known))
+    if unknown:
+        raise ValueError(f"pii.entities: unknown entity type(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known))})")
+    return Engines(
+        analyzer=analyzer,
+        anonymizer=AnonymizerEngine(),
+        operators={t: OperatorConfig("replace", {"new_value": f"<{t}>"}) for t in settings.entities},
+        # Trims partly overlapping results of different types, so that no character is
+        # replaced twice and no fragment of a value is left between two placeholders.
+        conflict_resolution=ConflictResolutionStrategy.REMOVE_INTERSECTIONS,
+    )
+
+
+def _name_before_email_recognizer(language: str) -> PatternRecognizer:
+    """Names written before an e-mail in angle brackets: "Jane Maintainer <jane@example.org>".
+
+    Sign-off lines of Debian changelogs, AUTHORS files, copyright and Signed-off-by lines put
+    a person's name there, and a small NER model misses many of them. Two to four capitalised
+    words; Presidio compiles the pattern with the `regex` module, hence \\p{Lu} and \\p{L}.
+    """
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    word = r"\p{Lu}[\p{L}\p{M}'’.-]*"
+    pattern = rf"(?<![\p{{L}}\p{{M}}'’.-]){word}(?:[ \t]+{word}){{1,3}}(?=[ \t]+<[^<>@\s]+@[^<>\s]+>)"
+    return PatternRecognizer(
+        supported_entity="PERSON", name="NameBeforeEmailRecognizer", supported_language=language,
+        patterns=[Pattern("name before <e-mail>", pattern, 0.85)],
+        global_regex_flags=re.MULTILINE,  # not Presidio's default IGNORECASE: capitals matter here
+    )
+
+
+def _configure_ner(nlp_engine: Any, settings: PiiSettings) -> bool:
+    """Ignore the spaCy labels that map to no wanted entity; tell whether any label is left.
+
+    Presidio would otherwise keep (and log a warning for) every label it cannot map, such as
+    CARDINAL, on every call.
+    """
+    nlp = nlp_engine.get_nlp(settings.language)
+    mapping = nlp_engine.ner_model_configuration.model_to_presidio_entity_mapping
+    wanted = {label for label, entity in mapping.items() if entity in settings.entities}
+    if wanted and not nlp.has_pipe("ner"):
+        raise ValueError(f"pii.nlp_model: {settings.nlp_model!r} has no 'ner' component, "
+                         f"needed for {', '.join(sorted({mapping[label] for label in wanted}))}")
+    labels = nlp.get_pipe("ner").labels if nlp.has_pipe("ner") else ()
+    nlp_engine.ner_model_configuration.labels_to_ignore = sorted(set(labels) - wanted)
+    return bool(wanted)
+
+
+def _slim_pipeline(nlp: Language, needs_ner: bool) -> None:
+    """Run only what Presidio reads: the entities (if any wanted type needs NER) and lemmas.
+
+    The lemmas only serve Presidio's context words ("phone", "card", "ssn"), which it matches
+    as substrings of the lowercased lemmas: the lowercased word matches them as well, and
+    skipping the tagger, parser and lemmatizer saves about 40% of the time. NER keeps the
+    embedding layer it listens to, if it shares one (transformer pipelines do).
+    """
+    from spacy.language import Language
+
+    keep = {"ner"} if needs_ner else set()
+    keep |= {name for name in nlp.pipe_names
+             if keep & set(getattr(nlp.get_pipe(name), "listening_components", ()))}
+    if not Language.has_factory(_LOWERCASE_LEMMA):
+        Language.component(_LOWERCASE_LEMMA, func=_lowercase_lemmas)
+    nlp.add_pipe(_LOWERCASE_LEMMA, last=True)
+    nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in keep or name == _LOWERCASE_LEMMA])
+
+
+def _lowercase_lemmas(doc: Doc) -> Doc:
+    for token in doc:
+        token.lemma_ = token.lower_
+    return doc
+
+
+class _WithholdArguments(logging.Filter):
+    """Keep Presidio's log templates, drop their arguments: some are matched values (an IBAN
+    that fails validation is logged at ERROR) or the words around a match (DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg, record.args = f"{record.msg} [arguments withheld]", ()
+        return True
+
+
+_WITHHOLD_ARGUMENTS = _WithholdArguments()

