@@ -196,3 +196,11 @@ def test_hash_command(tmp_path, capsys):
     assert main(["hash", str(tmp_path / "bad.txt")]) == 1
     assert "invalid UTF-8 at byte 0" in capsys.readouterr().err
     assert main(["hash", str(tmp_path / "missing.txt")]) == 3
+
+
+def test_an_empty_source_is_reported_and_the_run_goes_on(tmp_path, capsys, caplog):
+    recipe = make_recipe(tmp_path / "r", extra="stages: {pii: false}\ntokenizer: false\n")
+    code, out = run(recipe, tmp_path / "out", capsys)
+    assert code == 0
+    assert "source nothing: no files match data/absent-*.jsonl" in caplog.text
+    assert "nothing" not in manifest(tmp_path / "out" / "e2e" / "v1")["sources"]
