@@ -9,7 +9,10 @@ STAMP := $(VENV)/.installed-stamp
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 export TLDEXTRACT_CACHE ?= $(CURDIR)/.cache/tldextract
 
-.PHONY: demo test install lock clean
+.PHONY: demo test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses
+
+# Benchmarks read the real corpora beside the checkout (override: make bench CORPORA=/path).
+CORPORA ?= $(CURDIR)/../shared/corpora
 
 install: $(STAMP)
 
@@ -25,6 +28,21 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Each benchmark prints a table with its anchor (the plain library) measured in the same run.
+bench: bench-pii bench-tokens bench-dedup bench-licenses
+
+bench-pii: $(STAMP)
+	$(BIN)/python benchmarks/bench_pii.py --corpora $(CORPORA)
+
+bench-tokens: $(STAMP)
+	$(BIN)/python benchmarks/bench_tokens.py --corpora $(CORPORA)
+
+bench-dedup: $(STAMP)
+	$(BIN)/python benchmarks/bench_dedup.py --corpora $(CORPORA)
+
+bench-licenses: $(STAMP)
+	$(BIN)/python benchmarks/bench_licenses.py --corpora $(CORPORA)
 
 # Regenerate the lock from a fresh resolution of pyproject's lower bounds (maintainers only).
 lock:
