@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 export TLDEXTRACT_CACHE ?= $(CURDIR)/.cache/tldextract
 
-.PHONY: demo test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses
+.PHONY: demo test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web
 
 # Benchmarks read the real corpora beside the checkout (override: make bench CORPORA=/path).
 CORPORA ?= $(CURDIR)/../shared/corpora
@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 # Each benchmark prints a table with its anchor (the plain library) measured in the same run.
-bench: bench-pii bench-tokens bench-dedup bench-licenses
+bench: bench-pii bench-tokens bench-dedup bench-licenses bench-web
 
 bench-pii: $(STAMP)
 	$(BIN)/python benchmarks/bench_pii.py --corpora $(CORPORA)
@@ -43,6 +43,10 @@ bench-dedup: $(STAMP)
 
 bench-licenses: $(STAMP)
 	$(BIN)/python benchmarks/bench_licenses.py --corpora $(CORPORA)
+	$(BIN)/python benchmarks/bench_lookup.py
+
+bench-web: $(STAMP)
+	$(BIN)/python benchmarks/bench_web.py --corpora $(CORPORA)
 
 # Regenerate the lock from a fresh resolution of pyproject's lower bounds (maintainers only).
 lock:
