@@ -54,6 +54,25 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("snapshot", help="a version URL, or a corpus root (resolved through LATEST)")
     verify.set_defaults(func=cmd_verify)
 
+    crawl = sub.add_parser("crawl", help="crawl web pages politely into WARC files",
+                           description="Crawl from SEED_URLs within a scope, obeying robots.txt, crawl-delay "
+                                       "and TDM reservations; writes warc/ and logs/ under --out; "
+                                       "run again with the same --out to resume.")
+    crawl.add_argument("seeds", nargs="+", metavar="SEED_URL")
+    crawl.add_argument("--out", required=True, help="folder or fsspec URL for warc/ and logs/")
+    crawl.add_argument("--max-pages", type=int, default=1000)
+    crawl.add_argument("--max-depth", type=int, default=10)
+    crawl.add_argument("--scope", choices=("host", "prefix"), default="host",
+                       help="host: the seeds' hosts (default); prefix: URLs under a seed's folder")
+    crawl.add_argument("--include", action="append", default=[], metavar="REGEX", help="only URLs matching")
+    crawl.add_argument("--exclude", action="append", default=[], metavar="REGEX", help="never URLs matching")
+    crawl.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host")
+    crawl.add_argument("--timeout", type=float, default=30.0, help="seconds per fetch, in total")
+    crawl.add_argument("--max-bytes", default="10MB", help="responses larger than this are not archived")
+    crawl.add_argument("--allow-private", action="store_true",
+                       help="allow private, loopback and link-local addresses (refused by default)")
+    crawl.set_defaults(func=cmd_crawl)
+
     hash_ = sub.add_parser("hash", help="canonical sha256 of each file's text")
     hash_.add_argument("files", nargs="+", metavar="FILE")
     hash_.set_defaults(func=cmd_hash)
@@ -250,6 +269,35 @@ def cmd_verify(args: argparse.Namespace, beam_args: list[str]) -> int:
     status = "OK" if report.ok else "FAILED"
     print(f"{status}: {report.checked} files checked in {report.version_url} (digest {report.digest})")
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_crawl(args: argparse.Namespace, beam_args: list[str]) -> int:
+    import re
+
+    from opencorpus.document import normalize_url
+    from opencorpus.recipe import parse_size
+    from opencorpus.sources.crawl import CrawlConfig, crawl
+    from opencorpus.sources.crawl.policy import Scope
+
+    try:
+        seeds = [normalize_url(s) for s in args.seeds]
+        max_bytes = parse_size(args.max_bytes, "--max-bytes")
+        include = [re.compile(p) for p in args.include]
+        exclude = [re.compile(p) for p in args.exclude]
+    except (ValueError, re.error) as e:
+        return _error(str(e), EXIT_USAGE)
+    hosts = {s.split("/")[2] for s in seeds}
+    prefixes = [s.rsplit("/", 1)[0] + "/" for s in seeds] if args.scope == "prefix" else []
+    config = CrawlConfig(seeds=seeds, out=args.out, max_pages=args.max_pages, max_depth=args.max_depth,
+                         delay=args.delay, timeout=args.timeout, max_bytes=max_bytes,
+                         allow_private=args.allow_private,
+                         scope=Scope(hosts=hosts, prefixes=prefixes, include=include, exclude=exclude))
+    report = crawl(config)
+    skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(report.skipped.items())) or "none"
+    print(f"fetched {report.fetched} (earlier sessions {report.resumed}); skipped: {skipped}")
+    print(f"log: {report.log}")
+    print(report.warc)
+    return EXIT_OK
 
 
 def cmd_hash(args: argparse.Namespace, beam_args: list[str]) -> int:

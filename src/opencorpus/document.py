@@ -10,6 +10,7 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 _ASCII_WHITESPACE = " \t\n\v\f\r"
 
@@ -30,6 +31,30 @@ def canonical_hash(text: str | bytes) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="strict")
     return hashlib.sha256(canonical_text(text).encode("utf-8")).hexdigest()
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_url(url: str) -> str:
+    """The form pages are found by: lowercase scheme and host, no default port, no fragment,
+    dot segments resolved, an empty path as '/'; the query is kept as it is (its order can matter).
+
+    Raises ValueError for a URL without scheme or host.
+    """
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if not scheme or not host:
+        raise ValueError(f"not an absolute URL: {url!r}")
+    port = parts.port
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    if parts.username:
+        netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
+    # urljoin resolves '.' and '..' segments (RFC 3986 5.2.4) and nothing else.
+    path = urlsplit(urljoin("http://h/", parts.path or "/")).path
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
 
 
 @dataclass
