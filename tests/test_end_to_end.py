@@ -95,14 +95,22 @@ def test_bad_records_go_to_dead_letters_with_file_and_line(snapshot):
 
 
 def test_exact_duplicates_are_removed_and_disclosed(snapshot):
-    removed = [r for part in sorted((snapshot / "removed").iterdir()) for r in read_jsonl_zst(str(part))]
-    assert removed and all(r["stage"] == "dedup" and r["reason"] == "exact-duplicate" for r in removed)
-    assert all("text" not in r for r in removed)
+    records = [r for part in sorted((snapshot / "removed").iterdir()) for r in read_jsonl_zst(str(part))]
+    removed = [r for r in records if r["stage"] == "dedup"]
+    near = {r["id"]: r for r in records if r["stage"] == "near_dedup"}
+    assert removed and all(r["reason"] == "exact-duplicate" for r in removed)
+    assert all("text" not in r for r in records)
     docs = {d["id"]: d for d in documents(snapshot)}
     for r in removed:
-        survivor = docs[r["details"]["duplicate_of"]]
-        assert survivor["metadata"]["sha256"] == r["sha256"] and survivor["id"] < r["id"]
-        assert r["id"] in [c["id"] for c in survivor["metadata"]["duplicates"]]
+        kept = r["details"]["duplicate_of"]
+        if kept in near:  # the exact survivor was then a near-duplicate: the near survivor lists the copy
+            kept = near[kept]["details"]["duplicate_of"]
+        else:
+            assert docs[kept]["metadata"]["sha256"] == r["sha256"] and kept < r["id"]
+        assert r["id"] in [c["id"] for c in docs[kept]["metadata"]["duplicates"]]
+    for r in near.values():
+        assert r["reason"] == "near-duplicate" and r["details"]["survivor_sha256"] == docs[r["details"]["duplicate_of"]]["metadata"]["sha256"]
+        assert r["id"] in [c["id"] for c in docs[r["details"]["duplicate_of"]]["metadata"]["duplicates"]]
     assert len({d["metadata"]["sha256"] for d in docs.values()}) == len(docs)
 
 

@@ -173,3 +173,111 @@ def test_reader_rejects_files_that_disagree(tmp_path):
     bin_path.write_bytes(bin_path.read_bytes()[:-2])
     with pytest.raises(TokenShardError, match="do not match"):
         read_token_shard(str(tmp_path), 0)
+
+
+# --- datatrove's layout (formats/datatrove_tokens.py) ---
+
+BOTH = ("megatron", "datatrove")
+
+
+def test_same_bytes_as_datatrove_tokenized_file(tmp_path):
+    """datatrove's own TokenizedFile writes the same .ds, .ds.index and .ds.metadata bytes."""
+    from datatrove.pipeline.tokens.tokenizer import TokenizedFile
+
+    write_token_shard(str(tmp_path / "ours"), 0, DOCS, GPT2_VOCAB, BOTH)
+    theirs = TokenizedFile(str(tmp_path / "theirs"), "part.ds", tokenizer_name_or_path="tokenizer/tokenizer.json",
+                           save_final_metadata=True, token_size=2)
+    for *_, ids in DOCS:
+        theirs.write(ids, None)
+    theirs.close()
+    for suffix in ("ds", "ds.index", "ds.metadata"):
+        ours = (tmp_path / f"ours/tokens/part-00000.{suffix}").read_bytes()
+        assert ours == (tmp_path / f"theirs/part.{suffix}").read_bytes(), suffix
+    assert (tmp_path / "ours/tokens/part-00000.ds").read_bytes() == files(tmp_path / "ours")["bin"]
+
+
+def test_datatrove_only_writes_no_megatron_files(tmp_path):
+    write_token_shard(str(tmp_path), 0, DOCS, GPT2_VOCAB, ["datatrove"])
+    assert sorted(p.name for p in (tmp_path / "tokens").iterdir()) == [
+        "part-00000.csv.gz", "part-00000.ds", "part-00000.ds.index", "part-00000.ds.metadata"]
+    ends = np.frombuffer((tmp_path / "tokens/part-00000.ds.index").read_bytes(), dtype="<u8").tolist()
+    assert ends == [int(row[1]) for row in csv_rows((tmp_path / "tokens/part-00000.csv.gz").read_bytes())[1:]]
+
+
+def test_datatrove_token_size_4_for_a_large_vocab(tmp_path):
+    docs = [("big", "s", "d" * 64, [70000, 127999, 0])]
+    write_token_shard(str(tmp_path), 0, docs, 128256, BOTH)
+    meta = (tmp_path / "tokens/part-00000.ds.metadata").read_text()
+    assert meta == "tokenizer/tokenizer.json|4\n3\n3.00 T"
+    # datatrove reads token_size 4 as uint32: the same values as Megatron's int32 bytes.
+    assert np.frombuffer((tmp_path / "tokens/part-00000.ds").read_bytes(), dtype="<u4").tolist() == [70000, 127999, 0]
+
+
+def test_empty_shard_in_datatrove_layout(tmp_path):
+    assert write_token_shard(str(tmp_path), 0, [], GPT2_VOCAB, BOTH) == {"documents": 0, "tokens": 0}
+    tokens = tmp_path / "tokens"
+    assert (tokens / "part-00000.ds").read_bytes() == b"" == (tokens / "part-00000.ds.index").read_bytes()
+    assert (tokens / "part-00000.ds.metadata").read_text() == "tokenizer/tokenizer.json|2\n0\n0.00 T"
+    assert read_token_shard(str(tmp_path), 0) == []
+
+
+def test_error_removes_every_layout(tmp_path):
+    docs = DOCS[:1] + [("bad", "s", "f" * 64, [GPT2_VOCAB + 70000])]
+    with pytest.raises(TokenShardError, match="'bad'"):
+        write_token_shard(str(tmp_path), 0, docs, GPT2_VOCAB, BOTH)
+    assert list(tmp_path.rglob("*.*")) == []
+
+
+def test_tokenizer_name_with_a_bar_is_refused():
+    from opencorpus.formats.datatrove_tokens import metadata_bytes
+
+    with pytest.raises(ValueError, match="must not contain"):
+        metadata_bytes("a|b", 2, 0)
+
+
+# --- the training order (formats/order.py) ---
+
+PARTS = [(2, 1, 5000), (0, 3, 10), (1, 0, 0)]
+
+
+def test_splitmix64_matches_the_reference_generator():
+    from opencorpus.formats.order import splitmix64
+
+    # SplitMix64 seeded 0 (Vigna's splitmix64.c / java.util.SplittableRandom): 0xe220a8397b1dcdaf first.
+    assert [hex(int(v)) for v in splitmix64(0, 2)] == ["0xe220a8397b1dcdaf", "0x6e789e6aa1b965f4"]
+    assert splitmix64(-1, 3).tolist() == splitmix64(2**64 - 1, 3).tolist()
+
+
+def test_document_order_is_a_seeded_permutation_of_every_document():
+    from opencorpus.formats.order import training_order
+
+    order = training_order(PARTS, "document", 2048, seed=3)
+    assert order.dtype == np.dtype("<i8") and order.shape == (4, 2)
+    assert sorted(map(tuple, order.tolist())) == [(0, 0), (0, 1), (0, 2), (2, 0)]
+    assert np.array_equal(order, training_order(list(reversed(PARTS)), "document", 2048, seed=3))
+    orders = {tuple(map(tuple, training_order(PARTS, "document", 2048, seed=s).tolist())) for s in range(20)}
+    assert len(orders) > 10  # the seed matters
+
+
+def test_window_order_covers_every_token_once():
+    from opencorpus.formats.order import training_order
+
+    order = training_order(PARTS, "window", 2048, seed=0)
+    assert order.shape == (1 + 3, 3)  # part 0: one short window; part 2: 2048, 2048, 904
+    covered = sorted(map(tuple, order.tolist()))
+    assert covered == [(0, 0, 10), (2, 0, 2048), (2, 2048, 4096), (2, 4096, 5000)]
+
+
+def test_order_file_round_trips_through_storage():
+    from opencorpus.formats.order import order_bytes, read_order, training_order, write_order
+
+    rows = training_order(PARTS, "document", 2048, seed=1)
+    url = f"memory://order-{uuid.uuid4().hex}/tokens/order.npy"
+    try:
+        write_order(url, rows)
+        assert np.array_equal(read_order(url), rows)
+        assert np.load(io.BytesIO(order_bytes(rows))).tolist() == rows.tolist()
+    finally:
+        storage.remove_tree(url.rsplit("/", 2)[0])
+    empty = training_order([], "window", 8, seed=0)
+    assert empty.shape == (0, 3) and np.load(io.BytesIO(order_bytes(empty))).shape == (0, 3)

@@ -16,7 +16,7 @@ def test_defaults_are_filled_in():
     r = parse_recipe(BASE)
     assert r.sources[0].format == "jsonl" and r.sources[0].kind == "text"
     assert r.sources[0].text_field == "text" and r.sources[0].id_field == "id"
-    assert set(r.stages) == {"license", "dedup", "pii"} and all(v is not None for v in r.stages.values())
+    assert set(r.stages) == {"license", "language", "quality", "dedup", "near_dedup", "pii"} and all(v is not None for v in r.stages.values())
     assert r.stage("pii")["settings"] == "default" and "entities" in r.stage("pii")  # preset inlined
     assert r.output == {"uri": "./snapshots", "shards": 1}
     assert r.tokenizer["train"]["vocab_size"] == 32000 and r.tokenizer["eos"] == "<|endoftext|>"

@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,9 +18,12 @@ import pytest
 from tokenizers import ByteLevelBPETokenizer, Tokenizer, pre_tokenizers
 
 from opencorpus import storage
+from opencorpus.document import Document
+from opencorpus.recipe import RecipeError, parse_recipe
 from opencorpus.stages.tokenize import (
     TokenEncoder,
     TokenizerError,
+    encode_documents,
     load_tokenizer,
     sample_key,
     select_training_sample,
@@ -214,3 +218,44 @@ def test_select_training_sample_ignores_arrival_order():
     assert select_training_sample(pairs, 10, seed=4) != chosen
     assert len(select_training_sample(pairs, 500, seed=3)) == 50
 
+
+
+def test_encode_documents_streams_rows_in_order_in_batches(gpt2_encoder):
+    docs = [Document(id=f"d{i}", text=text, source="s", metadata={"sha256_published": f"{i:064x}"})
+            for i, text in enumerate(["Hello world", "", "Hello world"] * 3)]
+    rows = list(encode_documents(gpt2_encoder, docs, max_chars=12))  # batches of one or two documents
+    assert [r[:3] for r in rows] == [(d.id, "s", d.metadata["sha256_published"]) for d in docs]
+    # An empty document still ends with EOS: never zero tokens, so every document is a sequence.
+    assert [r[3] for r in rows[:3]] == [[15496, 995, 50256], [50256], [15496, 995, 50256]]
+    assert [r[3] for r in rows] == [r[3] for r in encode_documents(gpt2_encoder, docs)]
+
+
+RECIPE = """\
+name: t
+date: 2026-11-01
+sources: [{{name: s, uri: a.jsonl}}]
+tokenizer: {tokenizer}
+"""
+
+
+def test_recipe_token_formats_and_order_defaults():
+    tok = parse_recipe(RECIPE.format(tokenizer="{train: {}}")).tokenizer
+    assert tok["formats"] == ["megatron"] and tok["order"] == {"unit": "document", "window_tokens": 2048}
+    tok = parse_recipe(RECIPE.format(
+        tokenizer="{train: {}, formats: [datatrove, megatron], order: {unit: window, window_tokens: 4096}}")).tokenizer
+    assert tok["formats"] == ["megatron", "datatrove"] and tok["order"] == {"unit": "window", "window_tokens": 4096}
+
+
+@pytest.mark.parametrize("tokenizer, message", [
+    ("{train: {}, formats: [megatron, nanogpt]}", "tokenizer.formats: unknown format 'nanogpt'"),
+    ("{train: {}, formats: []}", "tokenizer.formats: expected a non-empty list"),
+    ("{train: {}, formats: megatron}", "tokenizer.formats: expected a non-empty list"),
+    ("{train: {}, order: {unit: token}}", "tokenizer.order.unit: expected one of document, window"),
+    ("{train: {}, order: {unit: window, window_tokens: 0}}", "tokenizer.order.window_tokens: expected a positive"),
+    ("{train: {}, order: {units: window}}", "tokenizer.order: unknown key 'units' (did you mean 'unit'?)"),
+    ("{train: {}, eos: null}", "tokenizer.eos: expected a token string (EOS ends every document)"),
+    ("{train: {}, bos: 1}", "tokenizer.bos: expected a token string or null"),
+])
+def test_recipe_token_options_errors_name_the_key(tokenizer, message):
+    with pytest.raises(RecipeError, match=re.escape(message)):
+        parse_recipe(RECIPE.format(tokenizer=tokenizer))

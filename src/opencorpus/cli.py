@@ -76,6 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     hash_ = sub.add_parser("hash", help="canonical sha256 of each file's text")
     hash_.add_argument("files", nargs="+", metavar="FILE")
     hash_.set_defaults(func=cmd_hash)
+
+    license_ = sub.add_parser("license", help="is a document in a snapshot, and under what license? (JSON)",
+                              description="Look up HASH (canonical sha256), FILE (hashed canonically) or an "
+                                          "http(s) URL in a snapshot's index; exit 0 found, 3 not found.")
+    license_.add_argument("query", metavar="HASH|FILE|URL")
+    license_.add_argument("--snapshot", required=True, help="a version URL, or a corpus root (resolved through LATEST)")
+    license_.set_defaults(func=cmd_license)
+
+    serve = sub.add_parser("serve", help="HTTP lookup API (OpenAPI at /openapi.json) and web page at /")
+    serve.add_argument("--snapshot", required=True, help="a version URL, or a corpus root (resolved through LATEST)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -313,6 +326,57 @@ def cmd_hash(args: argparse.Namespace, beam_args: list[str]) -> int:
             continue
         print(f"{digest}  {path}")
     return code
+
+
+# ---- license lookup and the lookup server --------------------------------------------------
+
+
+def _open_lookup(snapshot: str):
+    """(Lookup, None) for a snapshot URL, or (None, exit code) after printing why not."""
+    from opencorpus.formats.index import IndexDamaged
+    from opencorpus.lookup.reader import Lookup
+    from opencorpus.snapshot.verify import SnapshotNotFound, resolve_snapshot
+
+    try:
+        return Lookup(resolve_snapshot(snapshot)), None
+    except SnapshotNotFound as e:
+        return None, _error(str(e), EXIT_NOT_FOUND)
+    except IndexDamaged as e:
+        return None, _error(str(e), EXIT_FAILED)
+
+
+def cmd_license(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.formats.index import IndexDamaged
+    from opencorpus.lookup.reader import BadQuery, parse_query
+
+    try:
+        kind, value = parse_query(args.query)
+    except BadQuery as e:
+        return _error(str(e), EXIT_USAGE)
+    except UnicodeDecodeError as e:
+        return _error(f"{args.query}: invalid UTF-8 at byte {e.start}: no canonical hash", EXIT_FAILED)
+    lookup, code = _open_lookup(args.snapshot)
+    if lookup is None:
+        return code
+    try:
+        answer = lookup.query(kind, value)
+    except IndexDamaged as e:
+        return _error(str(e), EXIT_FAILED)
+    print(json.dumps(answer, indent=2, sort_keys=True, ensure_ascii=False))
+    return EXIT_OK if answer["found"] else EXIT_NOT_FOUND
+
+
+def cmd_serve(args: argparse.Namespace, beam_args: list[str]) -> int:
+    import uvicorn
+
+    from opencorpus.lookup.server import create_app
+
+    lookup, code = _open_lookup(args.snapshot)
+    if lookup is None:
+        return code
+    log.info("serving %s on http://%s:%d/ (OpenAPI: /openapi.json)", lookup.version_url, args.host, args.port)
+    uvicorn.run(create_app(lookup.version_url), host=args.host, port=args.port, log_level="info")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -20,18 +20,37 @@ import yaml
 from opencorpus import storage
 
 SOURCE_KINDS = ("text", "code", "web")
-SOURCE_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet", "text")
+SOURCE_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet", "text", "warc", "html")
 # Stage keys in pipeline order; each maps option -> default. A stage is on unless `false`.
 STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "license": {},
+    # policy: filters/licenses/<name>.yaml (inlined; `actions` override single categories); trees: filled
+    # on resolution with the DEP-5/REUSE/PKG-INFO files of text trees (see _license_trees).
+    "license": {"policy": "default", "trees": {}},
+    # keep: null keeps every language, else a list of language codes (py3langid's ISO 639-1).
+    "language": {"keep": None},
+    # presets: source kind -> filters/quality/<name>.yaml (or a .yaml path), inlined on resolution.
+    "quality": {"presets": {"text": "off", "code": "code", "web": "web"}},
     "dedup": {},
+    # bands/rows: null derives them from threshold and num_perm (see _lsh_shape).
+    "near_dedup": {"ngram": 5, "num_perm": 112, "threshold": 0.8, "bands": None, "rows": None, "rounds": 8,
+                   "verify": True, "survivor": "smallest-hash", "seed": 0},
     "pii": {"settings": "default"},
 }
 # Stage options that name a preset file under filters/<folder>/<name>.yaml, inlined on resolution.
-PRESET_OPTIONS = {("pii", "settings"): "pii"}
-TOKENIZER_KEYS = ("path", "vocab", "merges", "train", "eos", "bos")
+PRESET_OPTIONS = {("pii", "settings"): "pii", ("license", "policy"): "licenses"}
+# License policy categories, least to most restrictive, and what a policy may do with each.
+LICENSE_CATEGORIES = ("public-domain", "permissive", "weak-copyleft", "copyleft", "non-commercial",
+                      "no-derivatives", "proprietary", "unknown")
+LICENSE_ACTIONS = ("keep", "flag", "drop")
+# Looked for at the root of a `text` tree when the source names no license_file.
+TREE_LICENSE_FILES = ("debian/copyright", ".reuse/dep5", "PKG-INFO")
+TOKENIZER_KEYS = ("path", "vocab", "merges", "train", "eos", "bos", "formats", "order")
 TRAIN_DEFAULTS = {"vocab_size": 32000, "min_frequency": 2, "sample_size": 10000, "special_tokens": []}
 DEFAULT_EOS = "<|endoftext|>"
+# On-disk token layouts: Megatron .bin/.idx and datatrove .ds/.ds.index/.ds.metadata (same token bytes).
+TOKEN_FORMATS = ("megatron", "datatrove")
+ORDER_UNITS = ("document", "window")
+ORDER_DEFAULTS = {"unit": "document", "window_tokens": 2048}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?B?)\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6,
@@ -56,6 +75,8 @@ class SourceSpec:
     license: str | None = None
     created_field: str | None = None
     url_field: str | None = None
+    base_url: str | None = None  # html sources: a page's URL is base_url + its relative path
+    license_file: str | None = None  # DEP-5 copyright file or PKG-INFO, relative to the source root
     # Larger documents go to the dead letters at ingest instead of stalling later stages.
     max_document_bytes: int = 16_000_000
 
@@ -157,12 +178,14 @@ def _source(raw: Any, where: str) -> SourceSpec:
     if fmt not in SOURCE_FORMATS:
         raise RecipeError(f"{where}.format: expected one of {', '.join(SOURCE_FORMATS)}, got {fmt!r}")
     fields = {}
-    for key in ("text_field", "id_field", "created_field", "url_field"):
+    for key in ("text_field", "id_field", "created_field", "url_field", "base_url"):
         if key in raw:
             fields[key] = _expect(raw[key], str, f"{where}.{key}", "a field name")
     if "max_document_bytes" in raw:
         fields["max_document_bytes"] = parse_size(raw["max_document_bytes"], f"{where}.max_document_bytes")
     license = _spdx(raw["license"], f"{where}.license") if raw.get("license") is not None else None
+    if "license_file" in raw:
+        fields["license_file"] = _expect(raw["license_file"], str, f"{where}.license_file", "a path under the source root")
     return SourceSpec(name=name, uri=uri, kind=kind, format=fmt, license=license, **fields)
 
 
@@ -199,8 +222,122 @@ def _stages(raw: Any, base_dir: str, where: str) -> dict[str, dict[str, Any] | N
                 preset = _load_preset(folder, options[option], base_dir, f"{where}.{key}.{option}")
                 overrides = {k: v for k, v in value.items() if k != option}
                 options = {option: options[option], **preset, **overrides}
-        stages[key] = options
+        stages[key] = _near_dedup(options, f"{where}.{key}") if key == "near_dedup" else options
+        if key == "license":
+            stages[key] = _license(options, value, base_dir, f"{where}.{key}")
+        if key in ("language", "quality"):
+            stages[key] = _language(options, f"{where}.{key}") if key == "language" else _quality(options, base_dir, f"{where}.{key}")
     return stages
+
+
+def _license(options: dict[str, Any], value: dict[str, Any], base_dir: str, where: str) -> dict[str, Any]:
+    """The policy preset's actions with the recipe's per-category overrides on top, checked."""
+    preset = _load_preset("licenses", options["policy"], base_dir, f"{where}.policy")
+    overrides = _check_keys(value.get("actions") or {}, LICENSE_CATEGORIES, f"{where}.actions")
+    actions = {**_check_keys(preset.get("actions") or {}, LICENSE_CATEGORIES, f"{where}.policy"), **overrides}
+    for category in LICENSE_CATEGORIES:
+        if actions.get(category, "keep") not in LICENSE_ACTIONS:
+            raise RecipeError(f"{where}.actions.{category}: expected one of {', '.join(LICENSE_ACTIONS)}, "
+                              f"got {actions[category]!r}")
+    return {**options, "actions": {c: actions.get(c, "keep") for c in LICENSE_CATEGORIES}}
+
+
+def _license_trees(stages: dict[str, dict[str, Any] | None], sources: list[SourceSpec], base_dir: str,
+                   where: str) -> dict[str, dict[str, Any] | None]:
+    """Inline the license files of text trees into the license stage's options.
+
+    The stage then needs no storage access, and the manifest records the exact copyright data
+    each run applied to paths (a file that changes between runs changes the recipe as run).
+    """
+    options = stages.get("license")
+    if options is None:
+        return stages
+    trees = dict(options.get("trees") or {})
+    for i, source in enumerate(sources):
+        if source.name in trees or (source.format != "text" and not source.license_file):
+            continue
+        root = source.uri if storage.is_absolute(source.uri) else storage.join(base_dir, source.uri)
+        if any(c in root for c in "*?["):
+            continue
+        found = []
+        for name in [source.license_file] if source.license_file else TREE_LICENSE_FILES:
+            url = storage.join(root, name)
+            if not storage.exists(url):
+                if source.license_file:
+                    raise RecipeError(f"{where}: sources[{i}].license_file: no file {url}")
+                continue
+            text = storage.read_bytes(url).decode("utf-8", errors="replace")
+            kind = "python-metadata" if name.rsplit("/", 1)[-1] in ("PKG-INFO", "METADATA") else "dep5"
+            if kind == "dep5" and not re.match(r"(?i)format:\s*\S*(copyright-format|dep5|dep-5)", text.lstrip()):
+                if source.license_file:
+                    raise RecipeError(f"{where}: sources[{i}].license_file: {url} is not a machine-readable "
+                                      "(DEP-5) copyright file: it has no 'Format:' header")
+                continue
+            found.append({"file": name, "kind": kind, "text": text})
+        if found:
+            trees[source.name] = found
+    return {**stages, "license": {**options, "trees": trees}}
+
+
+def _language(options: dict[str, Any], where: str) -> dict[str, Any]:
+    keep = options["keep"]
+    if keep is not None and (not isinstance(keep, list) or not keep or not all(isinstance(k, str) and k for k in keep)):
+        raise RecipeError(f"{where}.keep: expected null (keep all) or a non-empty list of language codes, got {keep!r}")
+    return {**options, "keep": sorted(set(keep)) if keep is not None else None}
+
+
+def _quality(options: dict[str, Any], base_dir: str, where: str) -> dict[str, Any]:
+    """Each kind's preset inlined (with its name), so the manifest records the thresholds used."""
+    presets = _check_keys(options["presets"], SOURCE_KINDS, f"{where}.presets")
+    resolved = {}
+    for kind in SOURCE_KINDS:
+        name = presets.get(kind, STAGE_DEFAULTS["quality"]["presets"][kind])
+        if isinstance(name, dict):  # already resolved (a resolved recipe run again)
+            resolved[kind] = name
+            continue
+        _expect(name, str, f"{where}.presets.{kind}", "a preset name or a .yaml path")
+        preset = _load_preset("quality", name, base_dir, f"{where}.presets.{kind}")
+        _check_keys(preset, ("filters", "other_languages"), f"{where}.presets.{kind} ({name})")
+        resolved[kind] = {"name": name, "filters": preset.get("filters") or {},
+                          "other_languages": preset.get("other_languages") or {}}
+    return {**options, "presets": resolved}
+
+
+def _lsh_shape(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) with bands*rows <= num_perm that make a pair AT the threshold a candidate
+    with probability >= 0.95 and admit the fewest pairs below it (exact Jaccard removes those)."""
+    below = [(i + 0.5) * threshold / 100 for i in range(100)]
+    best = None
+    for bands in range(1, num_perm + 1):
+        rows = num_perm // bands
+        if 1 - (1 - threshold**rows) ** bands >= 0.95:
+            false_area = sum(1 - (1 - s**rows) ** bands for s in below)
+            best = min(best or (false_area, bands, rows), (false_area, bands, rows))
+    return (best[1], best[2]) if best else (num_perm, 1)
+
+
+def _near_dedup(options: dict[str, Any], where: str) -> dict[str, Any]:
+    for key in ("ngram", "num_perm", "rounds"):
+        if not isinstance(options[key], int) or isinstance(options[key], bool) or options[key] < 1:
+            raise RecipeError(f"{where}.{key}: expected a positive integer, got {options[key]!r}")
+    for key in ("bands", "rows", "seed"):
+        if options[key] is not None and (not isinstance(options[key], int) or isinstance(options[key], bool)
+                                         or options[key] < (0 if key == "seed" else 1)):
+            raise RecipeError(f"{where}.{key}: expected {'an integer >= 0' if key == 'seed' else 'a positive integer'}, "
+                              f"got {options[key]!r}")
+    threshold = options["threshold"]
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 < threshold <= 1:
+        raise RecipeError(f"{where}.threshold: expected a Jaccard similarity in (0, 1], got {threshold!r}")
+    _expect(options["verify"], bool, f"{where}.verify", "true or false")
+    if options["survivor"] not in ("smallest-hash", "most-permissive-license"):
+        raise RecipeError(f"{where}.survivor: expected smallest-hash or most-permissive-license, got {options['survivor']!r}")
+    bands, rows, num_perm = options["bands"], options["rows"], options["num_perm"]
+    if bands is None and rows is None:
+        bands, rows = _lsh_shape(float(threshold), num_perm)
+    bands = bands or max(num_perm // rows, 1)
+    rows = rows or max(num_perm // bands, 1)
+    # The resolved form records the signature length actually used.
+    return {**options, "threshold": float(threshold), "bands": bands, "rows": rows, "num_perm": bands * rows}
 
 
 def _free_options(stage: str) -> tuple[str, ...]:
@@ -223,9 +360,12 @@ def _tokenizer(raw: Any, where: str) -> dict[str, Any] | None:
     if ("vocab" in raw) != ("merges" in raw):
         raise RecipeError(f"{where}: 'vocab' and 'merges' go together")
     out: dict[str, Any] = {"eos": raw.get("eos", DEFAULT_EOS), "bos": raw.get("bos")}
-    for key in ("eos", "bos"):
-        if out[key] is not None:
-            _expect(out[key], str, f"{where}.{key}", "a token string or null")
+    # EOS is what separates documents in a token stream (Megatron and datatrove readers rely on it).
+    _expect(out["eos"], str, f"{where}.eos", "a token string (EOS ends every document)")
+    if out["bos"] is not None:
+        _expect(out["bos"], str, f"{where}.bos", "a token string or null")
+    out["formats"] = _token_formats(raw.get("formats", ["megatron"]), f"{where}.formats")
+    out["order"] = _order(raw.get("order") or {}, f"{where}.order")
     for key in ("path", "vocab", "merges"):
         if key in raw:
             out[key] = _expect(raw[key], str, f"{where}.{key}", "a path")
@@ -238,6 +378,25 @@ def _tokenizer(raw: Any, where: str) -> dict[str, Any] | None:
             raise RecipeError(f"{where}.train.special_tokens: expected a list of strings")
         out["train"] = train
     return out
+
+
+def _token_formats(raw: Any, where: str) -> list[str]:
+    if not isinstance(raw, list) or not raw:
+        raise RecipeError(f"{where}: expected a non-empty list of {', '.join(TOKEN_FORMATS)}, got {raw!r}")
+    for value in raw:
+        if value not in TOKEN_FORMATS:
+            raise RecipeError(f"{where}: unknown format {value!r} (expected one of: {', '.join(TOKEN_FORMATS)})")
+    return [f for f in TOKEN_FORMATS if f in raw]  # canonical order: the resolved recipe is stable
+
+
+def _order(raw: Any, where: str) -> dict[str, Any]:
+    order = {**ORDER_DEFAULTS, **_check_keys(raw, tuple(ORDER_DEFAULTS), where)}
+    if order["unit"] not in ORDER_UNITS:
+        raise RecipeError(f"{where}.unit: expected one of {', '.join(ORDER_UNITS)}, got {order['unit']!r}")
+    size = order["window_tokens"]
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise RecipeError(f"{where}.window_tokens: expected a positive integer, got {size!r}")
+    return order
 
 
 def _output(raw: Any, where: str) -> dict[str, Any]:
@@ -295,7 +454,7 @@ def parse_recipe(text: str, path: str = "<recipe>", base_dir: str = ".") -> Reci
         date=date.isoformat(),
         seed=seed,
         sources=sources,
-        stages=_stages(raw.get("stages"), base_dir, f"{path}: stages"),
+        stages=_license_trees(_stages(raw.get("stages"), base_dir, f"{path}: stages"), sources, base_dir, path),
         tokenizer=_tokenizer(raw.get("tokenizer", {"train": {}}), f"{path}: tokenizer"),
         output=_output(raw.get("output"), f"{path}: output"),
         base_dir=base_dir,

@@ -1,4 +1,4 @@
-"""The curation graph: ingest -> license -> exact dedup -> PII -> documents -> tokens -> stats.
+"""The curation graph: ingest -> license -> exact dedup -> near dedup -> PII -> documents -> tokens -> stats.
 
 Each step is a PTransform from this package; this module only wires them in DESIGN.md's
 stage order and gathers the removed records, dead letters and facts they produce.
@@ -11,15 +11,25 @@ from dataclasses import dataclass
 import apache_beam as beam
 
 from opencorpus.beam.dedup import ExactDedup
+from opencorpus.beam.near_dedup import NearDedup
+from opencorpus.beam.index import WriteIndex
+from opencorpus.beam.order import TrainingOrder
 from opencorpus.beam.read import ReadSources
 from opencorpus.beam.stage import ApplyStage
 from opencorpus.beam.stats import WriteStats, input_digest
 from opencorpus.beam.tokenizer import BuildTokenizer
-from opencorpus.beam.write import ShardCount, WriteDeadLetters, WriteDocumentParts, WriteRemovedParts
+from opencorpus.beam.write import LOCATED, TOKEN_PARTS, ShardCount, WriteDeadLetters, WriteDocumentParts, WriteRemovedParts
 from opencorpus.recipe import Recipe
 from opencorpus.sources import SourceFile
+from opencorpus.stages.extract import HtmlExtractor
+from opencorpus.stages.language import LanguageIdentifier
 from opencorpus.stages.license import LicenseTagger
 from opencorpus.stages.pii import PiiRedactor
+from opencorpus.stages.quality import QualityFilter
+
+
+# Sources whose documents arrive as HTML in `raw`, for the extract stage to fill.
+WEB_FORMATS = ("warc", "html")
 
 
 @dataclass
@@ -51,12 +61,24 @@ class CurateCorpus(beam.PTransform):
         removed, dead_letters = [], [dead]
         facts = [docs | "CountDocs" >> beam.FlatMap(_input_facts), dead | "CountBad" >> beam.FlatMap(_input_facts)]
 
+        if any(s.format in WEB_FORMATS for s in recipe.sources):
+            docs, r, d = docs | "Extract" >> ApplyStage(HtmlExtractor())
+            removed.append(r), dead_letters.append(d)
         if (options := recipe.stage("license")) is not None:
             declared = {s.name: s.license for s in recipe.sources}
             docs, r, d = docs | "License" >> ApplyStage(LicenseTagger(options, declared))
             removed.append(r), dead_letters.append(d)
+        if (options := recipe.stage("language")) is not None:
+            docs, r, d = docs | "Language" >> ApplyStage(LanguageIdentifier(options))
+            removed.append(r), dead_letters.append(d)
+        if (options := recipe.stage("quality")) is not None:
+            docs, r, d = docs | "Quality" >> ApplyStage(QualityFilter(options))
+            removed.append(r), dead_letters.append(d)
         if recipe.stage("dedup") is not None:
             docs, r = docs | "ExactDedup" >> ExactDedup()
+            removed.append(r)
+        if (options := recipe.stage("near_dedup")) is not None:
+            docs, r = docs | "NearDedup" >> NearDedup(options)
             removed.append(r)
         if (options := recipe.stage("pii")) is not None:
             docs, r, d = docs | "PII" >> ApplyStage(PiiRedactor(options))
@@ -66,8 +88,14 @@ class CurateCorpus(beam.PTransform):
         if recipe.tokenizer is not None:
             tokenizer = docs | "Tokenizer" >> BuildTokenizer(recipe.tokenizer, self.plan.tokenizer_json, recipe.seed, version_url)
         shards = docs | "ShardCount" >> ShardCount(recipe.output)
-        facts.append(docs | "Documents" >> WriteDocumentParts(version_url, shards, tokenizer))
-        facts.append(_flatten(removed, "Removed", pbegin) | "WriteRemoved" >> WriteRemovedParts(version_url, shards))
+        written = docs | "Documents" >> WriteDocumentParts(version_url, shards, tokenizer)
+        facts.append(written.facts)
+        if tokenizer is not None:
+            order = TrainingOrder(version_url, recipe.tokenizer["order"], recipe.seed)
+            facts.append(written[TOKEN_PARTS] | "TrainingOrder" >> order)
+        removed = _flatten(removed, "Removed", pbegin)
+        facts.append(removed | "WriteRemoved" >> WriteRemovedParts(version_url, shards))
+        (written[LOCATED], removed) | "Index" >> WriteIndex(version_url)
         facts.append(_flatten(dead_letters, "DeadLetters", pbegin) | "WriteDeadLetters" >> WriteDeadLetters(version_url))
         facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer, inputs)
 

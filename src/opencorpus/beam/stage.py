@@ -8,7 +8,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from opencorpus.document import DeadLetter, Document, Removed
-from opencorpus.stages import Stage
+from opencorpus.stages import Outcome, Stage
 
 log = logging.getLogger(__name__)
 
@@ -32,33 +32,67 @@ class StageDoFn(beam.DoFn):
         self.stage.setup()
 
     def process(self, doc: Document):
-        self.seen += 1
-        if self.seen % PROGRESS_EVERY == 0:
-            log.info("%s: %d documents in this worker", self.stage.name, self.seen)
+        self._count(1)
+        yield from map(_tagged, self._outcomes(doc))
+
+    def _outcomes(self, doc: Document) -> list[Outcome]:
         try:
-            outcomes = list(self.stage.process(doc))
+            return list(self.stage.process(doc))
         except Exception as e:  # one bad document must not stop the run
-            log.warning("%s: %s failed on %s: %s", doc.location, self.stage.name, doc.id, type(e).__name__)
-            outcomes = [DeadLetter(stage=self.stage.name, reason="error", detail=type(e).__name__,
-                                   location=doc.location, source=doc.source, id=doc.id)]
-        for outcome in outcomes:
-            if isinstance(outcome, Removed):
-                Metrics.counter(outcome.stage, outcome.reason).inc()
-                yield beam.pvalue.TaggedOutput(REMOVED, outcome)
-            elif isinstance(outcome, DeadLetter):
-                Metrics.counter(outcome.stage, "dead_letter").inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTER, outcome)
-            else:
-                yield outcome
+            return [_dead_letter(self.stage.name, doc, e)]
+
+    def _count(self, docs: int) -> None:
+        before, self.seen = self.seen, self.seen + docs
+        if before // PROGRESS_EVERY != self.seen // PROGRESS_EVERY:
+            log.info("%s: %d documents in this worker", self.stage.name, self.seen)
+
+
+class BatchStageDoFn(StageDoFn):
+    """Runs a stage that offers `process_batch(docs)` on batches of documents (see ApplyStage)."""
+
+    def process(self, batch: list[Document]):
+        self._count(len(batch))
+        try:
+            outcomes = self.stage.process_batch(batch)
+        except Exception:  # one bad document must not stop the run: find it
+            outcomes = [outcome for doc in batch for outcome in self._outcomes(doc)]
+        yield from map(_tagged, outcomes)
+
+
+def _dead_letter(stage: str, doc: Document, error: Exception) -> DeadLetter:
+    log.warning("%s: %s failed on %s: %s", doc.location, stage, doc.id, type(error).__name__)
+    return DeadLetter(stage=stage, reason="error", detail=type(error).__name__,
+                      location=doc.location, source=doc.source, id=doc.id)
+
+
+def _tagged(outcome: Outcome):
+    if isinstance(outcome, Removed):
+        Metrics.counter(outcome.stage, outcome.reason).inc()
+        return beam.pvalue.TaggedOutput(REMOVED, outcome)
+    if isinstance(outcome, DeadLetter):
+        Metrics.counter(outcome.stage, "dead_letter").inc()
+        return beam.pvalue.TaggedOutput(DEAD_LETTER, outcome)
+    return outcome
 
 
 class ApplyStage(beam.PTransform):
-    """documents -> (documents, removed, dead letters)."""
+    """documents -> (documents, removed, dead letters).
 
-    def __init__(self, stage: Stage):
+    A stage with `process_batch` gets documents in batches (up to `max_batch_size`, fewer
+    when a bundle is small): the PII stage runs spaCy over a whole batch at once. Outcomes do
+    not depend on how documents are batched.
+    """
+
+    def __init__(self, stage: Stage, max_batch_size: int = 64):
         super().__init__(label=stage.name)
         self.stage = stage
+        self.max_batch_size = max_batch_size
 
     def expand(self, docs):
-        results = docs | beam.ParDo(StageDoFn(self.stage)).with_outputs(REMOVED, DEAD_LETTER, main="docs")
+        if hasattr(self.stage, "process_batch"):
+            docs = docs | beam.BatchElements(min_batch_size=1, max_batch_size=self.max_batch_size)
+            dofn = BatchStageDoFn(self.stage)
+        else:
+            dofn = StageDoFn(self.stage)
+        results = docs | beam.ParDo(dofn).with_outputs(REMOVED, DEAD_LETTER, main="docs")
         return results.docs, results[REMOVED], results[DEAD_LETTER]

@@ -25,6 +25,9 @@ def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, 
         for key in path[:-1]:
             node = node.setdefault(key, {})
         node[path[-1]] = node.get(path[-1], 0) + n
+    for counts in stats["sources"].values():  # a source whose documents were all removed has no output fact
+        counts.setdefault("input", 0)
+        counts.setdefault("output", 0)
     if tokenizer is not None:
         stats["tokenizer"] = {k: v for k, v in tokenizer.items() if k != "json"}
     else:

@@ -14,12 +14,16 @@ import apache_beam as beam
 
 from opencorpus import storage
 from opencorpus.formats import layout
+from opencorpus.formats.order import describe
 from opencorpus.formats.tokens import token_dtype
 from opencorpus.stages.tokenize import TokenEncoder, sample_key, tokenizer_bytes, train_tokenizer
 
 
-def tokenizer_info(json_text: str, config: dict[str, Any]) -> dict[str, Any]:
-    """What the snapshot discloses about its tokenizer; `json` travels to the workers."""
+def tokenizer_info(json_text: str, config: dict[str, Any], seed: int) -> dict[str, Any]:
+    """What the snapshot discloses about its tokenizer, token files and training order.
+
+    `json` travels to the workers and is left out of stats.json.
+    """
     encoder = TokenEncoder(json_text, config["eos"], config["bos"])
     origin = "train" if "train" in config else "path" if "path" in config else "gpt2"
     return {
@@ -33,6 +37,8 @@ def tokenizer_info(json_text: str, config: dict[str, Any]) -> dict[str, Any]:
         "bos_id": encoder.bos_id,
         "vocab_size": encoder.vocab_size,
         "dtype": token_dtype(encoder.vocab_size).name,
+        "formats": config["formats"],
+        "order": describe(layout.TOKEN_ORDER, config["order"], seed),
         "json": json_text,
     }
 
@@ -43,9 +49,9 @@ def _train(sample: list[tuple[str, str]], config: dict[str, Any]) -> str:
     return tokenizer_bytes(tok).decode("utf-8")
 
 
-def _write(json_text: str, version_url: str, config: dict[str, Any]) -> dict[str, Any]:
+def _write(json_text: str, version_url: str, config: dict[str, Any], seed: int) -> dict[str, Any]:
     storage.write_bytes(storage.join(version_url, layout.TOKENIZER), json_text.encode("utf-8"))
-    return tokenizer_info(json_text, config)
+    return tokenizer_info(json_text, config, seed)
 
 
 class BuildTokenizer(beam.PTransform):
@@ -69,4 +75,4 @@ class BuildTokenizer(beam.PTransform):
                 | "Sample" >> beam.combiners.Top.Smallest(self.config["train"]["sample_size"])
                 | "Train" >> beam.Map(_train, self.config)
             )
-        return json_text | "Write" >> beam.Map(_write, self.version_url, self.config)
+        return json_text | "Write" >> beam.Map(_write, self.version_url, self.config, self.seed)

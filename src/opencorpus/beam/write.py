@@ -14,11 +14,14 @@ from opencorpus.document import Document
 from opencorpus.formats import layout
 from opencorpus.formats.documents import shard_of, shards_for_bytes, write_documents
 from opencorpus.formats.jsonl import write_jsonl_zst
-from opencorpus.formats.tokens import write_token_shard
+from opencorpus.formats.tokens import STREAMS, write_token_shard
 from opencorpus.stages.license import NOASSERTION
-from opencorpus.stages.tokenize import TokenEncoder
+from opencorpus.stages.tokenize import TokenEncoder, encode_documents
 
-ENCODE_BATCH = 256
+# Side output of WriteDocumentParts: (part, documents, tokens) per token part, for the training order.
+TOKEN_PARTS = "token_parts"
+# Side output: each published document's id, source, metadata, part and line (no text), for index/.
+LOCATED = "located"
 
 
 def finalize(doc: Document) -> Document:
@@ -42,7 +45,11 @@ def document_facts(doc: Document, tokens: int | None):
         yield ("pii", entity), n
     if tokens is not None:
         yield ("tokens", "total"), tokens
+        yield ("tokens", "documents"), 1
         yield ("tokens", "by_source", doc.source), tokens
+        yield ("tokens", "by_license", doc.metadata["license"]), tokens
+        if "license_category" in doc.metadata:  # set by a license policy, when one ran
+            yield ("tokens", "by_license_category", doc.metadata["license_category"]), tokens
 
 
 class ShardCount(beam.PTransform):
@@ -92,12 +99,17 @@ class _WriteDocumentPart(beam.DoFn):
         part, docs = element
         docs = [finalize(d) for d in docs]
         write_documents(self.version_url, part, docs)
+        for line, doc in enumerate(docs):
+            yield beam.pvalue.TaggedOutput(LOCATED, {"id": doc.id, "source": doc.source, "metadata": doc.metadata,
+                                                     "part": part, "line": line})
         yield ("files", layout.documents_part(part), "documents"), len(docs)
         tokens: list[int | None] = [None] * len(docs)
         if tokenizer:
             tokens = self._write_tokens(part, docs, tokenizer)
-            yield ("files", layout.tokens_part(part, "bin"), "documents"), len(docs)
-            yield ("files", layout.tokens_part(part, "bin"), "tokens"), sum(tokens)
+            for fmt in tokenizer["formats"]:
+                yield ("files", layout.tokens_part(part, STREAMS[fmt]), "documents"), len(docs)
+                yield ("files", layout.tokens_part(part, STREAMS[fmt]), "tokens"), sum(tokens)
+            yield beam.pvalue.TaggedOutput(TOKEN_PARTS, (part, len(docs), sum(tokens)))
         for doc, n in zip(docs, tokens):
             yield from document_facts(doc, n)
 
@@ -108,19 +120,17 @@ class _WriteDocumentPart(beam.DoFn):
             encoder = self._encoders[tokenizer["sha256"]] = TokenEncoder(tokenizer["json"], tokenizer["eos"], tokenizer["bos"])
         lengths: list[int] = []
 
-        def encoded():
-            for start in range(0, len(docs), ENCODE_BATCH):
-                batch = docs[start:start + ENCODE_BATCH]
-                for doc, ids in zip(batch, encoder.encode_batch([d.text for d in batch])):
-                    lengths.append(len(ids))
-                    yield doc.id, doc.source, doc.metadata["sha256_published"], ids
+        def counted():
+            for row in encode_documents(encoder, docs):
+                lengths.append(len(row[3]))
+                yield row
 
-        write_token_shard(self.version_url, part, encoded(), encoder.vocab_size)
+        write_token_shard(self.version_url, part, counted(), encoder.vocab_size, tokenizer["formats"], tokenizer["file"])
         return lengths
 
 
 class WriteDocumentParts(beam.PTransform):
-    """documents -> facts; writes documents/ and (with a tokenizer) tokens/ parts."""
+    """documents -> facts (main) and TOKEN_PARTS; writes documents/ and (with a tokenizer) tokens/ parts."""
 
     def __init__(self, version_url: str, shards, tokenizer):
         super().__init__()
@@ -134,7 +144,8 @@ class WriteDocumentParts(beam.PTransform):
         return (
             docs
             | "Parts" >> GroupIntoParts(self.shards, key=lambda d: d.id)
-            | "Write" >> (beam.ParDo(write, side) if side is not None else beam.ParDo(write, None))
+            | "Write" >> (beam.ParDo(write, side) if side is not None else beam.ParDo(write, None)).with_outputs(
+                TOKEN_PARTS, LOCATED, main="facts")
         )
 
 

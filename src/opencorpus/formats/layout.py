@@ -10,6 +10,10 @@ RECIPE = "recipe.yaml"
 STATS = "stats.json"
 TOKENIZER = "tokenizer/tokenizer.json"
 DEAD_LETTER = "dead_letter/dead_letter.jsonl.zst"
+# The lookup index (formats/index.py): its description, then one file per index and key prefix.
+INDEX_META = "index/index.json"
+# The seeded training order over every token part (formats/order.py).
+TOKEN_ORDER = "tokens/order.npy"
 # Files the manifest does not list: itself, and run facts that differ between runs.
 UNLISTED = (MANIFEST, RUN)
 
@@ -27,5 +31,10 @@ def removed_part(part: int) -> str:
 
 
 def tokens_part(part: int, suffix: str) -> str:
-    """suffix: 'bin', 'idx' or 'csv.gz'."""
+    """suffix: 'bin', 'idx', 'csv.gz' or datatrove's 'ds', 'ds.index', 'ds.metadata'."""
     return f"tokens/{part_name(part)}.{suffix}"
+
+
+def index_shard(index: str, prefix: str) -> str:
+    """index: 'by-sha256' or 'by-url'; prefix: the keys' first hex digits (never user text)."""
+    return f"index/{index}/{prefix}.jsonl.zst"

@@ -5,7 +5,9 @@ included) back to back, little-endian; `.idx` is Megatron's MMIDIDX v1 index, wr
 byte for byte as megatron-core's IndexedDatasetBuilder/_IndexWriter write it
 (megatron/core/datasets/indexed_dataset.py), so Megatron trainers read the pair as is;
 `.csv.gz` maps every token range back to its document id, source and published hash.
-All three are deterministic: the same documents give the same bytes.
+When the recipe asks for it, datatrove's `.ds` layout (formats/datatrove_tokens.py) is
+written in the same pass from the same token bytes. All are deterministic: the same
+documents give the same bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import IO, Iterable, NamedTuple, Sequence
 import numpy as np
 
 from opencorpus import storage
-from opencorpus.formats import layout
+from opencorpus.formats import datatrove_tokens, layout
 
 INDEX_MAGIC = b"MMIDIDX\x00\x00"
 INDEX_VERSION = 1
@@ -32,6 +34,8 @@ CSV_HEADER = ("start", "end", "id", "source", "sha256_published")
 GZIP_LEVEL = 6
 _HEADER = struct.Struct("<9sQBQQ")  # magic, version, dtype code, sequence count, document count
 _MAX_SEQUENCE = np.iinfo(np.int32).max  # Megatron stores sequence lengths as int32
+# The token stream file of each layout; both hold the same bytes.
+STREAMS = {"megatron": "bin", "datatrove": "ds"}
 
 
 class TokenShardError(ValueError):
@@ -52,8 +56,14 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype("<u2") if vocab_size < 65500 else np.dtype("<i4")
 
 
-def _urls(version_url: str, part: int) -> dict[str, str]:
-    return {suffix: storage.join(version_url, layout.tokens_part(part, suffix)) for suffix in ("bin", "idx", "csv.gz")}
+def _urls(version_url: str, part: int, suffixes: Sequence[str] = ("bin", "idx", "csv.gz")) -> dict[str, str]:
+    return {suffix: storage.join(version_url, layout.tokens_part(part, suffix)) for suffix in suffixes}
+
+
+def suffixes(formats: Sequence[str]) -> tuple[str, ...]:
+    """Every token file suffix a part has with these formats (the .csv.gz always)."""
+    per_format = {"megatron": ("bin", "idx"), "datatrove": datatrove_tokens.SUFFIXES}
+    return ("csv.gz", *(s for f in formats for s in per_format[f]))
 
 
 def _checked_ids(doc_id: str, ids: Sequence[int], dtype: np.dtype) -> np.ndarray:
@@ -83,17 +93,19 @@ def _csv_writer(raw: IO[bytes], stack: ExitStack):
     return writer
 
 
-def _write_bin_and_csv(urls: dict[str, str], docs: Iterable[tuple[str, str, str, Sequence[int]]],
-                       dtype: np.dtype) -> array:
-    """Stream documents into .bin and .csv.gz; returns the per-document token counts."""
+def _write_streams(urls: dict[str, str], streams: Sequence[str], docs: Iterable[tuple[str, str, str, Sequence[int]]],
+                   dtype: np.dtype) -> array:
+    """Stream documents into the token stream files and .csv.gz; returns the per-document token counts."""
     lengths = array("q")
     start = 0
     with ExitStack() as stack:
-        bin_file = stack.enter_context(storage.open_url(urls["bin"], "wb"))
+        outs = [stack.enter_context(storage.open_url(urls[s], "wb")) for s in streams]
         rows = _csv_writer(stack.enter_context(storage.open_url(urls["csv.gz"], "wb")), stack)
         for doc_id, source, sha256_published, ids in docs:
             arr = _checked_ids(doc_id, ids, dtype)
-            bin_file.write(arr.tobytes())
+            data = arr.tobytes()
+            for out in outs:
+                out.write(data)
             rows.writerow((start, start + arr.size, doc_id, source, sha256_published))
             lengths.append(arr.size)
             start += arr.size
@@ -122,24 +134,34 @@ def index_bytes(lengths: Sequence[int], dtype: np.dtype) -> bytes:
 
 
 def write_token_shard(version_url: str, part: int, docs: Iterable[tuple[str, str, str, Sequence[int]]],
-                      vocab_size: int) -> dict[str, int]:
-    """Write one part's .bin, .csv.gz and (last) .idx; returns document and token counts.
+                      vocab_size: int, formats: Sequence[str] = ("megatron",),
+                      tokenizer_name: str = layout.TOKENIZER) -> dict[str, int]:
+    """Write one part's token files in one pass; returns document and token counts.
 
     docs: (id, source, sha256_published, token ids with EOS), streamed in the given order.
-    The .idx is what makes the pair readable, so it is removed first and written only after
-    the other two are complete; on any error all three are removed.
+    formats: "megatron" (.bin + .idx) and/or "datatrove" (.ds + .ds.index + .ds.metadata);
+    the .csv.gz is always written. Index files are what make a stream readable, so they are
+    removed first and written only after the streams are complete; on any error every file
+    of the part is removed.
     """
-    urls = _urls(version_url, part)
+    urls = _urls(version_url, part, suffixes(formats))
     dtype = token_dtype(vocab_size)
-    storage.remove_tree(urls["idx"])
+    streams = [STREAMS[f] for f in formats]
+    for suffix in urls.keys() - {"csv.gz", *streams}:
+        storage.remove_tree(urls[suffix])
     try:
-        lengths = _write_bin_and_csv(urls, docs, dtype)
-        storage.write_bytes(urls["idx"], index_bytes(lengths, dtype))
+        lengths = _write_streams(urls, streams, docs, dtype)
+        total = int(sum(lengths))
+        if "datatrove" in formats:
+            storage.write_bytes(urls["ds.metadata"], datatrove_tokens.metadata_bytes(tokenizer_name, dtype.itemsize, total))
+            storage.write_bytes(urls["ds.index"], datatrove_tokens.index_bytes(lengths))
+        if "megatron" in formats:
+            storage.write_bytes(urls["idx"], index_bytes(lengths, dtype))
     except BaseException:
         for url in urls.values():
             storage.remove_tree(url)
         raise
-    return {"documents": len(lengths), "tokens": int(sum(lengths))}
+    return {"documents": len(lengths), "tokens": total}
 
 
 def parse_index(data: bytes, where: str = "<idx>") -> TokenIndex:

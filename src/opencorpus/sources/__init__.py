@@ -8,9 +8,11 @@ from typing import Iterator
 from opencorpus import storage
 from opencorpus.document import DeadLetter, Document
 from opencorpus.recipe import SourceSpec
+from opencorpus.sources.html import read_html
 from opencorpus.sources.jsonl import read_jsonl
 from opencorpus.sources.parquet import read_parquet
 from opencorpus.sources.text import read_text
+from opencorpus.sources.warc import read_warc
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,10 @@ def source_files(spec: SourceSpec, uri: str, base_dir: str) -> list[SourceFile]:
 def read_source_file(spec: SourceSpec, file: SourceFile, date: str) -> Iterator[Document | DeadLetter]:
     if spec.format == "text":
         return read_text(spec, file.url, file.display, date, file.relative)
+    if spec.format == "html":
+        return read_html(spec, file.url, file.display, date, file.relative)
+    if spec.format == "warc":
+        return read_warc(spec, file.url, file.display, date)
     if spec.format == "parquet":
         return read_parquet(spec, file.url, file.display, date)
     return read_jsonl(spec, file.url, file.display, date)

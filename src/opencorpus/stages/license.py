@@ -1,5 +1,12 @@
-"""License tagging: what the document itself says (SPDX-License-Identifier lines), else the
-source's declared license, else NOASSERTION — always with the evidence.
+"""License tagging: every finding about a document's license, combined into one SPDX expression,
+with the evidence; then the recipe's license policy (keep, flag or drop by category).
+
+Findings (pure modules under stages/licenses/): SPDX-License-Identifier lines; the DEP-5/REUSE
+copyright file or PKG-INFO of the document's text tree applied to its path (inlined into the
+stage options by recipe resolution, so this stage reads no storage); REUSE `LICENSES/<id>.txt`
+paths; license texts and notices
+matched against ScanCode's LicenseDB; pointers to Debian's common-licenses; license markup of raw
+HTML. The source's declared license is the fallback, marked "declared"; nothing -> NOASSERTION.
 
 Runs on the raw text, before PII redaction; the evidence's matched text is redacted later
 together with the document text.
@@ -9,42 +16,37 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
 from typing import Any, Iterator
 
-from license_expression import ExpressionError, Licensing, get_spdx_licensing
+from opencorpus.document import Document, Removed
+from opencorpus.stages.licenses.combine import combine, offers_choice
+from opencorpus.stages.licenses.dep5 import Stanza, evidence_for_path, parse_dep5
+from opencorpus.stages.licenses.html import find_markup
+from opencorpus.stages.licenses.matcher import license_index
+from opencorpus.stages.licenses.normalize import NOASSERTION, parse_spdx
+from opencorpus.stages.licenses.policy import LicensePolicy
+from opencorpus.stages.licenses.pymeta import metadata_evidence
+from opencorpus.stages.licenses.references import find_references
+from opencorpus.stages.licenses.reuse import licenses_dir_evidence
 
-from opencorpus.document import Document
-
+__all__ = ["NOASSERTION", "LicenseTagger", "find_spdx_identifiers"]
 log = logging.getLogger(__name__)
 
-NOASSERTION = "NOASSERTION"
 # REUSE/SPDX convention: the tag may follow a comment marker anywhere on a line.
 _SPDX_LINE = re.compile(r"SPDX-License-Identifier:[ \t]*([^\n\r]*)")
 # Comment closers and trailing punctuation that surround identifiers in source files.
 _TRAILER = re.compile(r"(\s*(\*/|-->|\"\"\"|'''|#}|%>|\*|;|,))+\s*$")
-
-
-@lru_cache(maxsize=1)
-def _licensing() -> Licensing:
-    return get_spdx_licensing()
-
-
-def parse_spdx(expression: str) -> tuple[str | None, str | None]:
-    """(normalized SPDX expression, None) or (None, why it is not valid)."""
-    try:
-        info = _licensing().validate(expression)
-    except ExpressionError as e:
-        return None, str(e)
-    if info.errors:
-        return None, "; ".join(info.errors)
-    return info.normalized_expression, None
+_HTML = re.compile(r"^\s*(<!doctype html|<html|<\?xml)", re.I)
+_TAGS = re.compile(r"<script\b.*?</script>|<style\b.*?</style>|<[^>]+>", re.I | re.S)
+MAX_SPDX_LINES = 64
 
 
 def find_spdx_identifiers(text: str) -> list[dict[str, Any]]:
     """Evidence for every `SPDX-License-Identifier:` line, valid or not, in text order."""
     found = []
     for m in _SPDX_LINE.finditer(text):
+        if len(found) == MAX_SPDX_LINES:
+            break
         value = _TRAILER.sub("", m.group(1)).strip()
         line = text.count("\n", 0, m.start()) + 1
         expression, error = parse_spdx(value) if value else (None, "empty identifier")
@@ -62,16 +64,9 @@ def find_spdx_identifiers(text: str) -> list[dict[str, Any]]:
     return found
 
 
-def combine(expressions: list[str]) -> str:
-    """One expression for several findings: all of them apply (AND), duplicates folded."""
-    unique = sorted(set(expressions))
-    if len(unique) == 1:
-        return unique[0]
-    return str(_licensing().dedup(" AND ".join(f"({e})" for e in unique)).render())
-
-
 class LicenseTagger:
-    """Sets metadata.license (SPDX or NOASSERTION) and metadata.license_evidence."""
+    """Sets metadata.license (SPDX or NOASSERTION), license_evidence, license_category
+    (and license_conflict / license_flagged when so); drops what the policy says to drop."""
 
     name = "license"
 
@@ -80,18 +75,57 @@ class LicenseTagger:
         self.declared = declared  # source name -> declared SPDX expression (recipe)
 
     def setup(self) -> None:
-        _licensing()
+        license_index()  # built once per worker process
+        self.policy = LicensePolicy(self.options) if "actions" in self.options else None
+        self.dep5: dict[str, list[tuple[str, list[Stanza]]]] = {}
+        self.package: dict[str, list[dict[str, Any]]] = {}
+        for source, files in (self.options.get("trees") or {}).items():
+            for f in files:
+                if f["kind"] == "dep5":
+                    self.dep5.setdefault(source, []).append((f["file"], parse_dep5(f["text"], f["file"])))
+                else:
+                    found = metadata_evidence(f["text"], f["file"])
+                    self.package.setdefault(source, []).extend([found] if found else [])
 
-    def process(self, doc: Document) -> Iterator[Document]:
-        evidence = find_spdx_identifiers(doc.raw if doc.raw is not None else doc.text)
+    def process(self, doc: Document) -> Iterator[Document | Removed]:
+        raw = doc.raw if doc.raw is not None else doc.text
+        is_html = doc.raw is not None and (doc.kind == "web" or bool(_HTML.match(raw)))
+        text = _TAGS.sub(" ", raw) if is_html else raw
+        evidence = find_spdx_identifiers(raw)
         for bad in (e for e in evidence if "error" in e):
             log.warning("%s: %s: unknown or invalid SPDX identifier (%s); not used", doc.location, bad["where"], bad["error"])
-        expressions = [e["expression"] for e in evidence if "expression" in e]
+        path = doc.metadata.get("path")
+        if path:
+            found = licenses_dir_evidence(path)
+            evidence += [found] if found else []
+            for name, stanzas in self.dep5.get(doc.source, []):
+                found = evidence_for_path(stanzas, path, name)
+                evidence += [found] if found else []
+        evidence += [dict(e) for e in self.package.get(doc.source, [])]
+        if is_html:
+            evidence += find_markup(raw)
+        evidence += [m.evidence(text) for m in license_index().match(text)]
+        evidence += find_references(text)
+        expression, conflict = combine(evidence, choice=offers_choice(text))
         declared = self.declared.get(doc.source)
-        if not expressions and declared:
+        if expression == NOASSERTION and declared:
             evidence.append({"method": "declared", "where": "recipe", "matched": declared, "confidence": 1.0,
                              "expression": declared})
-            expressions = [declared]
-        doc.metadata["license"] = combine(expressions) if expressions else NOASSERTION
+            expression = declared
+        doc.metadata["license"] = expression
         doc.metadata["license_evidence"] = evidence
+        if conflict:
+            doc.metadata["license_conflict"] = True
+        if self.policy is None:
+            yield doc
+            return
+        category = self.policy.category(expression)
+        doc.metadata["license_category"] = category
+        action = self.policy.action(category)
+        if action == "drop":
+            yield Removed(id=doc.id, source=doc.source, sha256=doc.metadata.get("sha256", ""), stage=self.name,
+                          reason=f"policy-{category}", details={"license": expression})
+            return
+        if action == "flag":
+            doc.metadata["license_flagged"] = True
         yield doc

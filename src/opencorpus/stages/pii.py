@@ -9,6 +9,7 @@ logs, raises or dead-letters document text: a dead letter names the exception's 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import os
 import re
@@ -16,7 +17,7 @@ import tempfile
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import yaml
 
@@ -24,7 +25,8 @@ from opencorpus.document import DeadLetter, Document, canonical_hash
 from opencorpus.recipe import FILTERS_DIR
 
 if TYPE_CHECKING:
-    from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerResult
+    from presidio_analyzer import AnalyzerEngine, RecognizerResult
+    from presidio_analyzer.nlp_engine import NlpArtifacts
     from presidio_anonymizer import AnonymizerEngine
     from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
     from spacy.language import Language
@@ -43,10 +45,20 @@ _CUTS = ("\n\n", "\n", " ")
 _LOWERCASE_LEMMA = "opencorpus_lowercase_lemma"
 # A name never contains these; spaCy's small model tags e.g. "Bug#55402" or "20:32:53" as PERSON.
 _NOT_IN_A_NAME = re.compile(r"[\d#@:/\\_=<>{}\[\]()|*;$%&+~^`\"]")
-# ...and "Fri" in a changelog's "Fri, 24 Apr 2015" line.
-_WEEKDAYS = frozenset("Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
+# ...and "Fri" in a changelog's "Fri, 24 Apr 2015" line, or the first word of a licence header.
+_NOT_NAMES = frozenset("Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday "
+                       "Licensed License Copyright Permission Redistribution".split())
 # What follows a dotted number that is a version: more digits, a Debian or semver suffix.
 _VERSION_TAIL = re.compile(r"\.\d|[+~]\w|-\d+(?!\.?\d)")
+
+# A number written the way phone numbers are ("+41 53 147 37 99", "(894)134-3524").
+_PHONE_PUNCTUATION = re.compile(r"^\+|\d[ ().-]+\d")
+# Address kinds a preset may keep (`keep_ips`): the `is_<kind>` properties of Python's
+# ipaddress, and the documentation ranges of RFC 5737 and RFC 3849. None of them is a person's.
+IP_KINDS = ("unspecified", "loopback", "link_local", "multicast", "reserved", "documentation", "private")
+_DOCUMENTATION_NETWORKS = tuple(map(ipaddress.ip_network, (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")))
+_IPV6_RESERVED = ipaddress.ip_network("::/8")
 
 _ENGINES: dict[tuple[str, str, tuple[str, ...]], Engines] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -60,8 +72,12 @@ class PiiSettings:
     language: str
     entities: tuple[str, ...]
     score_threshold: float
+    formatted_phone_threshold: float
     allow_list: tuple[str, ...]
     max_chars_per_chunk: int
+    ner_kinds: tuple[str, ...]
+    minified_line_chars: int
+    keep_ips: tuple[str, ...]
 
     @property
     def engine_key(self) -> tuple[str, str, tuple[str, ...]]:
@@ -96,8 +112,14 @@ def settings_from_options(options: dict[str, Any]) -> PiiSettings:
         language=_checked(merged, "language", _is_name, "a language code such as 'en'"),
         entities=tuple(_checked(merged, "entities", _is_names, "a non-empty list of Presidio entity types")),
         score_threshold=float(_checked(merged, "score_threshold", _is_fraction, "a number from 0 to 1")),
+        formatted_phone_threshold=float(_checked(merged, "formatted_phone_threshold", _is_fraction,
+                                                 "a number from 0 to 1")),
         allow_list=tuple(_checked(merged, "allow_list", _is_strings, "a list of strings")),
         max_chars_per_chunk=_checked(merged, "max_chars_per_chunk", _is_positive_int, "a positive integer"),
+        ner_kinds=tuple(_checked(merged, "ner_kinds", _is_strings, "a list of source kinds (text, code, web)")),
+        minified_line_chars=_checked(merged, "minified_line_chars", _is_positive_int, "a positive integer"),
+        keep_ips=tuple(_checked(merged, "keep_ips", lambda v: _is_strings(v) and set(v) <= set(IP_KINDS),
+                                f"a list of address kinds from {', '.join(IP_KINDS)}")),
     )
 
 
@@ -152,46 +174,97 @@ class PiiRedactor:
 
     def process(self, doc: Document) -> Iterator[Document | DeadLetter]:
         """Yield the document redacted, with metadata pii (counts) and sha256_published."""
+        yield from self.process_batch([doc])
+
+    def process_batch(self, docs: Sequence[Document]) -> list[Document | DeadLetter]:
+        """process() for many documents at once, outcomes in input order: spaCy reads the pieces
+        of all of them in one `nlp.pipe` call, much faster than one call per piece."""
         try:
-            text, counts = self.redact(doc.text)
-            published = canonical_hash(text)
-            # License evidence quotes the raw text (copyright lines carry names and e-mails)
-            # and is published too, so it is redacted the same way.
-            evidence = [{**e, "matched": self.redact(e["matched"])[0]} if "matched" in e else e
-                        for e in doc.metadata.get("license_evidence", [])]
+            return self._redact_documents(docs)
         except Exception as error:  # noqa: BLE001 - one bad document must not stop the run
+            if len(docs) > 1:  # one bad document fails the whole batch: find it
+                return [outcome for doc in docs for outcome in self.process_batch([doc])]
             # The exception's message may quote the text (a decode error shows the bad
             # character, a KeyError its key): only its class is reported.
-            yield DeadLetter(stage=self.name, reason="error", detail=type(error).__name__,
-                             location=doc.location, source=doc.source, id=doc.id)
-            return
-        metadata = {**doc.metadata, "pii": counts, "sha256_published": published}
-        if evidence:
-            metadata["license_evidence"] = evidence
-        yield dataclasses.replace(doc, text=text, metadata=metadata)
+            doc = docs[0]
+            return [DeadLetter(stage=self.name, reason="error", detail=type(error).__name__,
+                               location=doc.location, source=doc.source, id=doc.id)]
 
-    def redact(self, text: str) -> tuple[str, dict[str, int]]:
+    def _redact_documents(self, docs: Sequence[Document]) -> list[Document]:
+        # License evidence quotes the raw text (copyright lines carry names and e-mails) and is
+        # published too, so it is redacted the same way, in the same batch.
+        texts = []
+        for doc in docs:
+            texts.append((doc.text, doc.kind))
+            texts.extend((e["matched"], "text") for e in doc.metadata.get("license_evidence", []) if "matched" in e)
+        redacted = iter(self.redact_many(texts))
+        outcomes = []
+        for doc in docs:
+            text, counts = next(redacted)
+            evidence = [{**e, "matched": next(redacted)[0]} if "matched" in e else e
+                        for e in doc.metadata.get("license_evidence", [])]
+            metadata = {**doc.metadata, "pii": counts, "sha256_published": canonical_hash(text)}
+            if evidence:
+                metadata["license_evidence"] = evidence
+            outcomes.append(dataclasses.replace(doc, text=text, metadata=metadata))
+        return outcomes
+
+    def redact(self, text: str, kind: str = "text") -> tuple[str, dict[str, int]]:
         """The text with each detected value replaced by <TYPE>, and the counts by type (sorted)."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be str, not {type(text).__name__}")
+        return self.redact_many([(text, kind)])[0]
+
+    def redact_many(self, texts: Sequence[tuple[str, str]]) -> list[tuple[str, dict[str, int]]]:
+        """redact() for many (text, source kind) pairs, with one spaCy pass over all their pieces."""
+        for text, _ in texts:
+            if not isinstance(text, str):
+                raise TypeError(f"text must be str, not {type(text).__name__}")
         if self.engines is None:
             self.setup()
-        pieces, counts = [], Counter()
-        for start, end in chunk_spans(text, self.settings.max_chars_per_chunk):
-            piece, found = self._redact_chunk(text[start:end])
-            pieces.append(piece)
-            counts.update(found)
-        return "".join(pieces), dict(sorted(counts.items()))
+        owners, pieces, ner = [], [], []
+        for index, (text, kind) in enumerate(texts):
+            for start, end in chunk_spans(text, self.settings.max_chars_per_chunk):
+                owners.append(index)
+                pieces.append(text[start:end])
+                ner.append(self._wants_ner(kind, pieces[-1]))
+        out: list[tuple[list[str], Counter[str]]] = [([], Counter()) for _ in texts]
+        for owner, piece, artifacts in zip(owners, pieces, self._nlp_artifacts(pieces, ner)):
+            text, found = self._redact_chunk(piece, artifacts)
+            out[owner][0].append(text)
+            out[owner][1].update(found)
+        return [("".join(parts), dict(sorted(counts.items()))) for parts, counts in out]
 
-    def _redact_chunk(self, chunk: str) -> tuple[str, Counter[str]]:
+    def _wants_ner(self, kind: str, piece: str) -> bool:
+        """NER pays on prose and code comments; minified code (bundles, data) only costs time."""
+        if kind not in self.settings.ner_kinds:
+            return False
+        return kind != "code" or len(piece) <= self.settings.minified_line_chars * (piece.count("\n") + 1)
+
+    def _nlp_artifacts(self, pieces: list[str], ner: list[bool]) -> list[NlpArtifacts]:
+        """Presidio's NlpArtifacts for each piece, in order, from two batched spaCy passes: one
+        with NER, one without (tokens still serve the context words)."""
+        nlp_engine = self.engines.analyzer.nlp_engine
+        nlp = nlp_engine.get_nlp(self.settings.language)
+        artifacts: list[NlpArtifacts | None] = [None] * len(pieces)
+        for with_ner in (True, False):
+            indexes = [i for i, wanted in enumerate(ner) if wanted == with_ner]
+            # `disable` is per call: the shared pipeline is never changed, so threads may share it.
+            disable = [] if with_ner or not nlp.has_pipe("ner") else ["ner"]
+            docs = nlp.pipe((pieces[i] for i in indexes), disable=disable)
+            for i, doc in zip(indexes, docs):
+                # Presidio's own conversion, as in SpacyNlpEngine.process_batch (which has no `disable`).
+                artifacts[i] = nlp_engine._doc_to_nlp_artifact(doc, self.settings.language)
+                _tighten_names(artifacts[i])
+        return artifacts
+
+    def _redact_chunk(self, chunk: str, artifacts: NlpArtifacts) -> tuple[str, Counter[str]]:
         s, engines = self.settings, self.engines
         found = engines.analyzer.analyze(
-            text=chunk, language=s.language, entities=list(s.entities),
-            score_threshold=s.score_threshold, allow_list=list(s.allow_list),
+            text=chunk, language=s.language, entities=list(s.entities), nlp_artifacts=artifacts,
+            score_threshold=min(s.score_threshold, s.formatted_phone_threshold), allow_list=list(s.allow_list),
         )
         # Presidio settles a tie between overlapping results by their list position; sorting
         # makes that position, and so the output, independent of recognizer order.
-        results = sorted(filter(None, (_refine(chunk, r) for r in found)),
+        results = sorted(filter(None, (_refine(chunk, r, s) for r in found)),
                          key=lambda r: (r.start, r.end, r.entity_type, r.score))
         if not results:
             return chunk, Counter()
@@ -224,28 +297,75 @@ def _cut(text: str, start: int, limit: int) -> int:
     return limit
 
 
-def _refine(text: str, result: RecognizerResult) -> RecognizerResult | None:
-    """Drop or tighten detections known to misfire on code and changelogs."""
-    if result.entity_type == "PERSON":
-        return _tighten_name(text, result)
-    if result.entity_type == "IP_ADDRESS" and _is_version_number(text, result.start, result.end):
+def _refine(text: str, result: RecognizerResult, settings: PiiSettings) -> RecognizerResult | None:
+    """Drop detections below their threshold, known to misfire on code and changelogs, or kept
+    on purpose (some IP addresses)."""
+    value = text[result.start:result.end]
+    threshold = settings.score_threshold
+    if result.entity_type == "PHONE_NUMBER" and _PHONE_PUNCTUATION.search(value):
+        threshold = settings.formatted_phone_threshold
+    if result.score < threshold:
+        return None
+    if result.entity_type == "IP_ADDRESS" and (_is_version_number(text, result.start, result.end)
+                                               or _ip_kind(value) in settings.keep_ips):
         return None
     return result
 
 
-def _tighten_name(text: str, result: RecognizerResult) -> RecognizerResult | None:
+def _ip_kind(value: str) -> str | None:
+    """The first of IP_KINDS the address belongs to, or None (a public address)."""
+    try:
+        # "192.0.2.0/24" is matched with its prefix; in "fe80::1%eth0" the zone is no part of it.
+        address = ipaddress.ip_interface(value.split("%")[0]).ip
+    except ValueError:
+        return None
+    for kind in IP_KINDS:
+        if kind == "documentation":
+            if any(address in network for network in _DOCUMENTATION_NETWORKS):
+                return kind
+        elif kind == "reserved" and address.version == 6:
+            # Python calls all IPv6 space outside the allocated blocks reserved, random-looking
+            # addresses included; only ::/8 is meant here (it holds slices like x[1::3]).
+            if address in _IPV6_RESERVED:
+                return kind
+        elif getattr(address, f"is_{kind}"):
+            return kind
+    return None
+
+
+def _tighten_names(artifacts: NlpArtifacts) -> None:
+    """Tighten or drop spaCy's PERSON spans before Presidio reads them.
+
+    Done on the NER output, not on Presidio's results: there a rejected span such as
+    "gregor herrmann <jane@x.org" would already have absorbed, as a duplicate, the exact name
+    a pattern recognizer found inside it.
+    """
+    kept = []
+    for span, score in zip(artifacts.entities, artifacts.scores):
+        if span.label_ == "PERSON":
+            bounds = _name_bounds(span.doc.text, span.start_char, span.end_char)
+            span = bounds and span.doc.char_span(*bounds, label="PERSON", alignment_mode="contract")
+            if not span:
+                continue
+        kept.append((span, score))
+    artifacts.entities, artifacts.scores = [s for s, _ in kept], [score for _, score in kept]
+
+
+def _name_bounds(text: str, start: int, end: int) -> tuple[int, int] | None:
     # spaCy's spans may carry punctuation, e.g. "-- Jane Maintainer" in a Debian sign-off
-    # line: the "--" is kept, so the line keeps its shape.
-    start, end = result.start, result.end
+    # line: the "--" is kept, so the line keeps its shape. A span running on past the name,
+    # into "<e-mail>", "(nick)" or a literal "\n", is cut there; "Bug#55402" is no name at all.
     while start < end and not text[start].isalpha():
         start += 1
+    cut = _NOT_IN_A_NAME.search(text, start, end)
+    if cut and (cut.group() in "\\<(" or text[cut.start() - 1].isspace()):
+        end = cut.start()
     while end > start and not text[end - 1].isalpha():
         end -= 1
     span = text[start:end]
-    if _NOT_IN_A_NAME.search(span) or span in _WEEKDAYS or not any(map(_is_name_word, span.split())):
+    if _NOT_IN_A_NAME.search(span) or span in _NOT_NAMES or not any(map(_is_name_word, span.split())):
         return None
-    result.start, result.end = start, end
-    return result
+    return start, end
 
 
 def _is_name_word(word: str) -> bool:
@@ -273,9 +393,13 @@ def engines_for(settings: PiiSettings) -> Engines:
 def _build_engines(settings: PiiSettings) -> Engines:
     import spacy
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
     from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
+
+    from opencorpus.stages.pii_recognizers import (CandidatePhoneRecognizer, name_recognizers, number_recognizers,
+                                                   secret_recognizers)
 
     for logger in ("presidio-analyzer", "presidio-anonymizer"):
         logging.getLogger(logger).addFilter(_WITHHOLD_ARGUMENTS)
@@ -297,8 +421,21 @@ def _build_engines(settings: PiiSettings) -> Engines:
         registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
     finally:
         analyzer_log.setLevel(level)
-    registry.add_recognizer(_name_before_email_recognizer(language))
-    analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language])
+    registry.remove_recognizer("PhoneRecognizer")
+    registry.add_recognizer(CandidatePhoneRecognizer(supported_language=language))
+    for recognizer in name_recognizers(language) + number_recognizers(language) + secret_recognizers(language):
+        registry.add_recognizer(recognizer)
+    # Context words count as whole words ("lic" is not in "public"), before a value or just
+    # after it ("650-752-7354 mobile").
+    enhancer = LemmaContextAwareEnhancer(context_prefix_count=5, context_suffix_count=2,
+                                         context_matching_mode="whole_word")
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language],
+                              context_aware_enhancer=enhancer)
+    # Presidio skips stop words when it looks for context words, and spaCy lists "call" as one.
+    vocab = nlp_engine.get_nlp(language).vocab
+    for recognizer in registry.recognizers:
+        for word in recognizer.context or ():
+            vocab[word].is_stop = False
     known = analyzer.get_supported_entities(language)
     unknown = sorted(set(settings.entities) - set(known))
     if unknown:
@@ -311,24 +448,6 @@ def _build_engines(settings: PiiSettings) -> Engines:
         # Trims partly overlapping results of different types, so that no character is
         # replaced twice and no fragment of a value is left between two placeholders.
         conflict_resolution=ConflictResolutionStrategy.REMOVE_INTERSECTIONS,
-    )
-
-
-def _name_before_email_recognizer(language: str) -> PatternRecognizer:
-    """Names written before an e-mail in angle brackets: "Jane Maintainer <jane@example.org>".
-
-    Sign-off lines of Debian changelogs, AUTHORS files, copyright and Signed-off-by lines put
-    a person's name there, and a small NER model misses many of them. Two to four capitalised
-    words; Presidio compiles the pattern with the `regex` module, hence \\p{Lu} and \\p{L}.
-    """
-    from presidio_analyzer import Pattern, PatternRecognizer
-
-    word = r"\p{Lu}[\p{L}\p{M}'’.-]*"
-    pattern = rf"(?<![\p{{L}}\p{{M}}'’.-]){word}(?:[ \t]+{word}){{1,3}}(?=[ \t]+<[^<>@\s]+@[^<>\s]+>)"
-    return PatternRecognizer(
-        supported_entity="PERSON", name="NameBeforeEmailRecognizer", supported_language=language,
-        patterns=[Pattern("name before <e-mail>", pattern, 0.85)],
-        global_regex_flags=re.MULTILINE,  # not Presidio's default IGNORECASE: capitals matter here
     )
 
 

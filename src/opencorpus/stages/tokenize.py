@@ -19,12 +19,19 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
-from typing import Any, Iterable
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Iterable, Iterator
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 from opencorpus import storage
+from opencorpus.document import Document
 from opencorpus.recipe import DEFAULT_EOS, TRAIN_DEFAULTS
+
+# Characters per encode_batch call: enough documents to keep every core busy, few enough that
+# one batch's token lists (Python ints, ~40 bytes a token) stay small (benchmarks/bench_tokens.py).
+ENCODE_BATCH_CHARS = 1_000_000
 
 
 class TokenizerError(ValueError):
@@ -242,3 +249,43 @@ class TokenEncoder:
         encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
         head = [self._bos_id] if self._bos_id is not None else []
         return [head + e.ids + [self._eos_id] for e in encodings]
+
+
+def _batches(docs: Iterable[Document], max_chars: int) -> Iterator[list[Document]]:
+    """Consecutive documents, up to max_chars characters per batch (a longer document alone)."""
+    batch: list[Document] = []
+    size = 0
+    for doc in docs:
+        if batch and size + len(doc.text) > max_chars:
+            yield batch
+            batch, size = [], 0
+        batch.append(doc)
+        size += len(doc.text)
+    if batch:
+        yield batch
+
+
+def encode_documents(encoder: TokenEncoder, docs: Iterable[Document],
+                     max_chars: int = ENCODE_BATCH_CHARS) -> Iterator[tuple[str, str, str, list[int]]]:
+    """(id, source, sha256_published, ids) per document, in order, for formats.tokens.
+
+    Encoded in batches of about max_chars characters, the next batch already encoding while
+    the caller writes this one: encode_batch releases the GIL and shares tokenizers' thread
+    pool, so the cores stay busy through a batch's long last document and through the
+    writing. At most two batches of token lists are held, whatever the part size. An empty
+    text still gives [EOS] (never zero tokens).
+    """
+    encoder.setup()  # once, before two threads could race to load it
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: deque[tuple[list[Document], Future]] = deque()
+        for batch in _batches(docs, max_chars):
+            pending.append((batch, pool.submit(encoder.encode_batch, [d.text for d in batch])))
+            if len(pending) == 2:
+                yield from _rows(*pending.popleft())
+        while pending:
+            yield from _rows(*pending.popleft())
+
+
+def _rows(batch: list[Document], encoded: Future) -> Iterator[tuple[str, str, str, list[int]]]:
+    for doc, ids in zip(batch, encoded.result()):
+        yield doc.id, doc.source, doc.metadata["sha256_published"], ids

@@ -1,0 +1,140 @@
+"""PII benchmark: the opencorpus `pii` stage beside plain Presidio, same documents, same spaCy
+model, same process, on the labelled sets of ../shared/corpora/pii (see its README).
+
+Recall (per labelled type): the labelled value no longer appears in the output text.
+Decoy survival (per decoy type): the decoy string is still in the output text.
+Speed: characters per second on one core (both run in this one process, one after the other).
+The baseline is Presidio as documented: `AnalyzerEngine.analyze` + `AnonymizerEngine.anonymize`
+per document, default recognizers and entities, the model's full pipeline.
+
+    python benchmarks/bench_pii.py --corpora ../shared/corpora
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable
+
+import zstandard
+
+from opencorpus.document import Document
+from opencorpus.stages.pii import PiiRedactor, settings_from_options
+
+# Types the stage redacts; the synthetic set's other types (addresses, organisations, ...) are
+# not PII on their own for this stage and are not scored.
+SCORED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "PERSON")
+
+
+def load(path: Path) -> list[dict]:
+    with path.open("rb") as f:
+        data = zstandard.ZstdDecompressor().stream_reader(f).read().decode("utf-8")
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def documents(records: list[dict], kind: str) -> list[Document]:
+    return [Document(id=r["id"], text=r["text"], source="bench", kind=kind) for r in records]
+
+
+def stage_runner(options: dict) -> Callable[[list[Document]], list[str]]:
+    stage = PiiRedactor(options)
+    stage.setup()
+    return lambda docs: [d.text for d in stage.process_batch(docs)]
+
+
+def baseline_runner(model: str) -> Callable[[list[Document]], list[str]]:
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_anonymizer import AnonymizerEngine
+
+    nlp_engine = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}],
+    }).create_engine()
+    analyzer, anonymizer = AnalyzerEngine(nlp_engine=nlp_engine), AnonymizerEngine()
+
+    def run(docs: list[Document]) -> list[str]:
+        return [anonymizer.anonymize(text=d.text, analyzer_results=analyzer.analyze(text=d.text, language="en")).text
+                for d in docs]
+    return run
+
+
+def recall(records: list[dict], outputs: list[str], how: str | None = None) -> dict[str, tuple[int, int]]:
+    """type -> (redacted, labelled); `how` keeps only spans labelled that way (changelog sign-offs)."""
+    scores = defaultdict(lambda: [0, 0])
+    for record, out in zip(records, outputs):
+        for span in record["pii"]:
+            if span["type"] in SCORED and (how is None or span.get("how") == how):
+                scores[span["type"]][1] += 1
+                scores[span["type"]][0] += span["value"] not in out
+    return {t: tuple(v) for t, v in scores.items()}
+
+
+def survival(records: list[dict], outputs: list[str]) -> dict[str, tuple[int, int]]:
+    scores = defaultdict(lambda: [0, 0])
+    for record, out in zip(records, outputs):
+        for decoy in record["decoys"]:
+            scores[decoy["type"]][1] += 1
+            scores[decoy["type"]][0] += decoy["value"] in out
+    return {t: tuple(v) for t, v in scores.items()}
+
+
+def timed(run: Callable[[list[Document]], list[str]], docs: list[Document]) -> tuple[list[str], float]:
+    start = time.process_time()  # CPU time of this process: chars/s per core
+    out = run(docs)
+    return out, time.process_time() - start
+
+
+def fraction(hit_total: tuple[int, int]) -> str:
+    hit, total = hit_total
+    return f"{hit / total:.3f} ({hit}/{total})" if total else "-"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpora", type=Path, default=Path("../shared/corpora"),
+                        help="the fixture root (its pii/ folder is read) or the pii folder itself")
+    parser.add_argument("--settings", default="default", help="filters/pii/<NAME>.yaml")
+    args = parser.parse_args()
+    root = args.corpora / "pii" if (args.corpora / "pii").is_dir() else args.corpora
+    changelog, synthetic, decoys = (load(root / f"{n}.jsonl.zst") for n in ("changelog", "synthetic", "decoys"))
+    # Decoys are taken as prose, the harder case: NER runs over them.
+    sets = {"changelog": documents(changelog, "text"), "synthetic": documents(synthetic, "text"),
+            "decoys": documents(decoys, "text")}
+    model = settings_from_options({"settings": args.settings}).nlp_model
+    runners = {"opencorpus": stage_runner({"settings": args.settings}), "presidio": baseline_runner(model)}
+    outputs, seconds = defaultdict(dict), defaultdict(float)
+    for name, run in runners.items():
+        for set_name, docs in sets.items():
+            outputs[name][set_name], spent = timed(run, docs)
+            seconds[name] += spent
+    chars = sum(len(d.text) for docs in sets.values() for d in docs)
+
+    names = list(runners)
+    print(f"model {model}; {sum(map(len, sets.values()))} documents, {chars} characters\n")
+    print(f"| measure | {' | '.join(names)} |\n|---|{'---|' * len(names)}")
+    rows = []
+    for set_name, records in (("changelog", changelog), ("synthetic", synthetic)):
+        scores = {n: recall(records, outputs[n][set_name]) for n in names}
+        for entity in SCORED:
+            if entity in scores[names[0]]:
+                rows.append((f"recall {entity} ({set_name})", [fraction(scores[n][entity]) for n in names]))
+        if set_name == "changelog":
+            signoff = {n: recall(records, outputs[n][set_name], how="signoff") for n in names}
+            rows.append(("recall PERSON (changelog sign-offs)", [fraction(signoff[n]["PERSON"]) for n in names]))
+    decoy_scores = {n: survival(decoys, outputs[n]["decoys"]) for n in names}
+    for decoy_type in sorted(decoy_scores[names[0]]):
+        rows.append((f"decoy survival {decoy_type}", [fraction(decoy_scores[n][decoy_type]) for n in names]))
+    totals = {n: tuple(map(sum, zip(*decoy_scores[n].values()))) for n in names}
+    rows.append(("decoy survival, all", [fraction(totals[n]) for n in names]))
+    rows.append(("CPU seconds", [f"{seconds[n]:.1f}" for n in names]))
+    rows.append(("chars/s per core", [f"{chars / seconds[n]:,.0f}" for n in names]))
+    for label, cells in rows:
+        print(f"| {label} | {' | '.join(cells)} |")
+    print(f"\nspeed-up: {seconds['presidio'] / seconds['opencorpus']:.2f}x the plain Presidio baseline")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""NearDedup: MinHash LSH candidates and connected components computed on the runner.
+
+Nothing is gathered on one machine: buckets are GroupByKeys on (band, band hash), each bucket
+becomes a star of edges, and clusters come from alternating large-star / small-star rounds
+(Kiveris et al. 2014, "Connected Components in MapReduce and Beyond"). A Beam graph cannot
+loop, so `rounds` rounds are unrolled and the edges the last round changed are counted: if
+any, the run fails rather than return clusters that are not connected components.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+
+from opencorpus.stages.near_dedup import (
+    MinHashParams, Member, add_duplicates, band_keys, doc_node, jaccard, node_key, resolve_cluster, shingle_hashes,
+    signature, star_edges,
+)
+
+REMOVED = "removed"
+_MEMBER = "member"
+
+
+class NotConvergedError(RuntimeError):
+    """Connected components needed more rounds than the recipe unrolled."""
+
+
+def _sketch(doc, params: MinHashParams):
+    hashes = shingle_hashes(doc.text, params.ngram)
+    if hashes.size == 0:  # empty or word-less text: nothing to compare, never a near-duplicate
+        return
+    node = doc_node(doc)
+    yield beam.pvalue.TaggedOutput(_MEMBER, (node, Member.of(doc)))
+    # bytes, not the array: Beam encodes bytes natively, an ndarray only through pickle
+    yield node, (hashes.tobytes(), band_keys(signature(hashes, params), params))
+
+
+def _to_centres(group):
+    """A node's hashes go to each star centre it hangs from, and to itself when it is a centre."""
+    node, joined = group
+    hashes = next(iter(joined["hashes"]))
+    for centre in set(joined["spoke_of"]):  # one edge may come from several bands
+        yield centre, (node, hashes)
+    if joined["centre"]:
+        yield node, (None, hashes)
+
+
+def _verified(group, threshold: float):
+    centre, spokes = group
+    own = np.frombuffer(next(h for n, h in spokes if n is None), dtype=np.uint64)
+    for node, hashes in spokes:
+        if node is not None and jaccard(np.frombuffer(hashes, dtype=np.uint64), own) >= threshold:
+            yield node, centre
+
+
+class VerifyEdges(beam.PTransform):
+    """Candidate edges (spoke, centre) -> those whose exact shingle Jaccard reaches the threshold.
+
+    Only nodes on an edge ship their shingle hashes, once per centre, and each centre compares
+    its spokes against its own hashes.
+    """
+
+    def __init__(self, hashes, threshold: float):
+        super().__init__()
+        self.hashes, self.threshold = hashes, threshold
+
+    def expand(self, edges):
+        centres = edges | "Centres" >> beam.Map(lambda e: (e[1], None))
+        return ({"spoke_of": edges, "centre": centres, "hashes": self.hashes} | "Join" >> beam.CoGroupByKey()
+                | "ToCentres" >> beam.FlatMap(_to_centres)
+                | "ByCentre" >> beam.GroupByKey()
+                | "Jaccard" >> beam.FlatMap(_verified, self.threshold))
+
+
+def _both_ways(edge):
+    a, b = edge
+    yield a, b
+    yield b, a
+
+
+def _large_star(group):
+    """Connect every larger neighbour of u to the smallest node of u's neighbourhood."""
+    u, neighbours = group
+    neighbours = set(neighbours)
+    m = min(min(neighbours), u)
+    for v in neighbours:
+        if v > u:
+            yield v, m
+
+
+def _small_star(group):
+    """Connect u and its smaller neighbours to the smallest of them."""
+    u, smaller = group
+    nodes = set(smaller) | {u}
+    m = min(nodes)
+    for v in nodes:
+        if v != m:
+            yield v, m
+
+
+def _changed(group):
+    _, sides = group
+    if not sides["before"] or not sides["after"]:
+        yield 1
+
+
+def _assign(edge, changed: int, rounds: int):
+    if changed:
+        raise NotConvergedError(
+            f"near_dedup: connected components did not converge in {rounds} rounds ({changed} edges changed "
+            f"in the last round); raise stages.near_dedup.rounds")
+    v, root = edge
+    yield v, root
+    yield root, root
+
+
+class ConnectedComponents(beam.PTransform):
+    """Undirected edges (larger, smaller) -> (node, smallest node of its component), repeats possible."""
+
+    def __init__(self, rounds: int):
+        super().__init__()
+        self.rounds = rounds
+
+    def expand(self, edges):
+        for i in range(self.rounds):  # rounds >= 1 (the recipe checks)
+            before = edges
+            large = (edges | f"Undirected{i}" >> beam.FlatMap(_both_ways) | f"LargeGroup{i}" >> beam.GroupByKey()
+                     | f"LargeStar{i}" >> beam.FlatMap(_large_star))
+            edges = large | f"SmallGroup{i}" >> beam.GroupByKey() | f"SmallStar{i}" >> beam.FlatMap(_small_star)
+        changed = ({"before": before | "KeyBefore" >> beam.Map(lambda e: (e, None)),
+                    "after": edges | "KeyAfter" >> beam.Map(lambda e: (e, None))}
+                   | "CompareLast" >> beam.CoGroupByKey() | "Changed" >> beam.FlatMap(_changed)
+                   | "CountChanged" >> beam.CombineGlobally(sum))
+        # A root is paired with itself once per spoke: consumers read one (see _cluster_members).
+        return edges | "Assign" >> beam.FlatMap(_assign, beam.pvalue.AsSingleton(changed), self.rounds)
+
+
+def _cluster_members(group):
+    _, joined = group
+    for root in set(joined["root"]):  # a node has one root, possibly listed once per edge
+        for member in joined["member"]:
+            yield root, member
+
+
+def _resolve(group, rule: str):
+    _, members = group
+    survivor, entries, removed = resolve_cluster(members, rule)
+    yield survivor, entries
+    for r in removed:
+        yield beam.pvalue.TaggedOutput(REMOVED, r)
+
+
+def _keep_docs(group):
+    """Removed documents are dropped; survivors get their entries appended; the rest pass unchanged."""
+    _, joined = group
+    if joined["drop"]:
+        return
+    entries = [e for batch in joined["entries"] for e in batch]
+    for doc in joined["doc"]:
+        yield add_duplicates(doc, entries)
+
+
+class NearDedup(beam.PTransform):
+    """documents -> (survivors, removed near-duplicates), from resolved `stages.near_dedup` options."""
+
+    def __init__(self, options: dict[str, Any]):
+        super().__init__()
+        self.options = options
+        self.params = MinHashParams.from_options(options)
+
+    def expand(self, docs):
+        keyed = docs | "ByNode" >> beam.Map(lambda d: (doc_node(d), d))
+        sketches = docs | "Sketch" >> beam.FlatMap(_sketch, self.params).with_outputs(_MEMBER, main="sketch")
+        edges = (sketches.sketch
+                 | "BandKeys" >> beam.FlatMap(lambda s: ((key, s[0]) for key in s[1][1]))
+                 | "Buckets" >> beam.GroupByKey()
+                 | "Stars" >> beam.FlatMap(lambda bucket: star_edges(bucket[1])))
+        # An edge found by several bands repeats: VerifyEdges and the star rounds read sets.
+        if self.options["verify"]:
+            hashes = sketches.sketch | "Hashes" >> beam.Map(lambda s: (s[0], s[1][0]))
+            edges = edges | "Verify" >> VerifyEdges(hashes, self.params.threshold)
+        roots = edges | "Components" >> ConnectedComponents(self.options["rounds"])
+        decisions = ({"root": roots, "member": sketches[_MEMBER]} | "JoinMembers" >> beam.CoGroupByKey()
+                     | "ClusterMembers" >> beam.FlatMap(_cluster_members)
+                     | "Clusters" >> beam.GroupByKey()
+                     | "Survivor" >> beam.FlatMap(_resolve, self.options["survivor"]).with_outputs(REMOVED, main="keep"))
+        drop = decisions[REMOVED] | "DropKeys" >> beam.Map(lambda r: (node_key(r.sha256, r.id), None))
+        survivors = ({"doc": keyed, "entries": decisions.keep, "drop": drop} | "JoinDocs" >> beam.CoGroupByKey()
+                     | "Apply" >> beam.FlatMap(_keep_docs))
+        return survivors, decisions[REMOVED]

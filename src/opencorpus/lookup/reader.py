@@ -1,0 +1,88 @@
+"""Answers from a snapshot's lookup index: one shard read per hash or URL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from opencorpus import storage
+from opencorpus.document import canonical_hash
+from opencorpus.formats import layout
+from opencorpus.formats.index import BY_SHA256, BY_URL, Entry, find, is_sha256, normalize_url, read_meta, url_key
+
+_URL = re.compile(r"https?://", re.IGNORECASE)
+
+
+class BadQuery(ValueError):
+    """A query that is neither a sha256, an existing file nor an http(s) URL."""
+
+
+def parse_query(query: str) -> tuple[str, str]:
+    """("sha256", hex) or ("url", url) for a CLI argument: an http(s) URL, a FILE (hashed
+    canonically; invalid UTF-8 raises UnicodeDecodeError) or a sha256 (any case)."""
+    if _URL.match(query):
+        return "url", query
+    try:
+        is_file = storage.exists(query)
+    except (ValueError, OSError):  # e.g. an unknown fsspec protocol: not a file
+        is_file = False
+    if is_file:
+        return "sha256", canonical_hash(storage.read_bytes(query))
+    if is_sha256(query.lower()):
+        return "sha256", query.lower()
+    why = "non-hex characters" if re.search(r"[^0-9a-fA-F]", query) else f"{len(query)} hex digits"
+    raise BadQuery(f"{query!r} is not a sha256 (64 hex digits; got {why}), an existing file or an http(s) URL")
+
+
+def _match(entry: Entry) -> dict[str, Any]:
+    """An index entry as users see it (`evidence` for the license evidence)."""
+    out = {k: v for k, v in entry.items() if k not in ("key", "license_evidence")}
+    if "license_evidence" in entry:
+        out["evidence"] = entry["license_evidence"]
+    return out
+
+
+class Lookup:
+    """Read-only lookups in one snapshot version (already resolved, see snapshot.verify)."""
+
+    def __init__(self, version_url: str):
+        self.version_url = version_url
+        self.meta = read_meta(version_url)  # fails early when the snapshot has no index
+
+    def by_sha256(self, sha256: str) -> dict[str, Any]:
+        """Raises ValueError unless `sha256` is 64 lowercase hex digits (checked before any read)."""
+        return self._answer({"sha256": sha256}, find(self.version_url, self.meta, BY_SHA256, sha256))
+
+    def by_url(self, url: str) -> dict[str, Any]:
+        normalized = normalize_url(url)
+        return self._answer({"url": normalized}, find(self.version_url, self.meta, BY_URL, url_key(url)))
+
+    def query(self, kind: str, value: str) -> dict[str, Any]:
+        return self.by_url(value) if kind == "url" else self.by_sha256(value)
+
+    def _answer(self, query: dict[str, str], entries: list[Entry]) -> dict[str, Any]:
+        """`found` when a published document matches; its fields on top, every match below.
+
+        A hash whose document was removed without a survivor is not found, but the answer
+        still says what was removed and why.
+        """
+        matches = [_match(e) for e in entries]
+        published = [m for m in matches if "part" in m]
+        answer: dict[str, Any] = {**query, "found": bool(published), "snapshot": self.version_url, "matches": matches}
+        if published:
+            first = published[0]
+            answer.update({k: first[k] for k in ("id", "source", "license", "evidence")})
+            if "duplicate_of" in first:
+                answer["duplicate_of"] = first["duplicate_of"]
+        return answer
+
+    def snapshot_info(self) -> dict[str, Any]:
+        """What is served: URL, corpus, version, manifest digest, documents, index sizes."""
+        data = storage.read_bytes(storage.join(self.version_url, layout.MANIFEST))
+        manifest = json.loads(data)
+        return {"url": self.version_url, "corpus": manifest["corpus"], "version": manifest["version"],
+                "date": manifest["date"], "digest": hashlib.sha256(data).hexdigest(),
+                "documents": manifest["counts"]["output"],
+                "index": {name: info["entries"] for name, info in self.meta["indexes"].items()}}

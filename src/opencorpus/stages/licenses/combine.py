@@ -1,0 +1,65 @@
+"""Several findings -> one expression, with disagreements flagged rather than hidden.
+
+Findings rank by how directly they speak for this document: an SPDX tag in the file, then the
+tree's machine-readable declaration for its path (DEP-5/REUSE, package metadata), then license
+texts, notices and page markup, then pointers to license files. The best-ranked findings give the
+expression (several of them: all apply, AND — or OR when the text offers a choice, "dual
+licensed", "one of the above-listed licenses"); any other finding that the expression does not
+cover is marked `conflict: true`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from license_expression import ExpressionError
+
+from opencorpus.stages.licenses.normalize import NOASSERTION, equivalent, join, licensing
+
+RANK = {"spdx-identifier": 0, "reuse-licenses-dir": 1, "dep5": 1, "python-metadata": 1,
+        "license-text": 2, "license-statement": 2, "html-rel-license": 2, "html-meta-license": 2,
+        "json-ld-license": 2, "html-license-url": 3, "license-reference": 3}
+_CHOICE = re.compile(r"(?i)\bdual[- ]licen[cs]ed\b|\btwo licen[cs]es\b|\bone of the above[- ]listed licen[cs]es\b|"
+                     r"\bat your (option|choice),? (under )?(either|one of)\b")
+
+
+def offers_choice(text: str) -> bool:
+    return bool(_CHOICE.search(text))
+
+
+def _covers(expression: str, finding: dict[str, Any]) -> bool:
+    """Whether a finding agrees with the expression: equal or part of it. A pointer to a license
+    file names no "or later" (Debian's GPL-2 file serves both), so its "-only" also fits "-or-later"."""
+    other = finding["expression"]
+    forms = [other]
+    if finding["method"] == "license-reference":
+        forms.append(re.sub(r"-only\b", "-or-later", other))
+    try:
+        return any(equivalent(expression, o) or bool(licensing().contains(expression, o)) for o in forms)
+    except ExpressionError:
+        return False
+
+
+def combine(evidence: list[dict[str, Any]], choice: bool = False) -> tuple[str, bool]:
+    """(expression or NOASSERTION, whether some finding conflicts); conflicting evidence is marked."""
+    usable = [e for e in evidence if "expression" in e and e.get("scope", "page") == "page"]
+    if not usable:
+        return NOASSERTION, False
+    # A page whose head or footer states a license: what its body says is about its content
+    # (python-docs' license.html quotes a dozen licenses), so it ranks below.
+    page_level = any(e["where"] in ("head", "footer") for e in usable)
+
+    def rank(e: dict[str, Any]) -> int:
+        body = e["where"] == "body" or e["method"] in ("license-text", "license-reference")
+        return max(RANK.get(e["method"], 4), 3) if page_level and body else RANK.get(e["method"], 4)
+
+    best = min(rank(e) for e in usable)
+    top = [e["expression"] for e in usable if rank(e) == best]
+    expression = join(top, "OR" if choice else "AND")
+    conflict = False
+    for e in usable:
+        if rank(e) != best and not _covers(expression, e):
+            e["conflict"] = True
+            conflict = True
+    return expression, conflict

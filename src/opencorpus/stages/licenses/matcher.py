@@ -1,0 +1,190 @@
+"""License texts and notices matched against ScanCode's LicenseDB (licensedcode-data).
+
+The reference set is real data shipped on PyPI: of LicenseDB's ~2,300 license texts and ~35,000
+rules, the ~20,000 that state or name a license in 8 or more word 3-grams (notices such as "either
+version 2 of the License, or (at your option) any later version", references, full-text variants;
+not one-line tags or false positives), each labelled with a license expression. A document's word
+3-grams are compared with each candidate reference's: containment (share of the reference found)
+and a score that rewards matched 3-grams and penalises missing ones, so that a GPL "or any later
+version" notice beats the bare "version 2" notice it contains, and a full BSD-3-Clause text beats
+the BSD-2-Clause text it contains. Candidates come from an inverted index on each reference's
+rarest 3-grams, so a lookup touches a few hundred references, not all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from opencorpus.stages.licenses.normalize import licensedb, scancode_to_spdx
+
+_WORD = re.compile(r"[a-z0-9]+")
+_FRONT = re.compile(r"^---\n(.*?)\n---\n?(.*)$", re.S)
+N = 3
+KEYS_PER_REFERENCE = 6  # rarest 3-grams of a reference that index it
+MIN_MATCHED = 8  # 3-grams: below this a "match" is a stray phrase, not a notice
+MIN_COVERAGE = 0.8  # share of a reference's 3-grams that must be present
+MISSING_PENALTY = 3  # a reference's missing 3-gram costs this many matched ones
+SECOND_COVERAGE = 0.9  # a further license in the same text needs a clearer match than the first
+MAX_CANDIDATES = 400
+# LicenseDB categories that are not a license of the text: warranty disclaimers, "see LICENSE",
+# unknown-license clues, contributor agreements. Matching them only adds noise to the expression.
+_NOT_A_LICENSE = {"Unstated License", "CLA"}
+# Headers and license files say what they are near the top; a 5 MB file is scanned this far.
+MAX_SCAN_CHARS = 200_000
+MAX_MATCHES = 8
+MAX_EVIDENCE_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Reference:
+    name: str  # licensedcode file name, e.g. "gpl-2.0-plus_10.RULE"
+    expression: str  # SPDX
+    pointer: bool  # a LicenseDB "reference" rule: names or points to a license, does not state it
+    grams: np.ndarray  # sorted unique 3-grams
+
+
+@dataclass(frozen=True)
+class Match:
+    reference: Reference
+    coverage: float
+    start: int  # char offsets of the matched region in the text
+    end: int
+
+    def evidence(self, text: str) -> dict[str, Any]:
+        line = text.count("\n", 0, self.start) + 1
+        last = line + text.count("\n", self.start, self.end)
+        matched = text[self.start:self.end]
+        if len(matched) > MAX_EVIDENCE_CHARS:
+            matched = matched[:MAX_EVIDENCE_CHARS] + "…"
+        return {"method": "license-reference" if self.reference.pointer else "license-text", "where": f"lines {line}-{last}", "matched": matched,
+                "confidence": round(self.coverage, 3), "expression": self.reference.expression,
+                "reference": f"scancode:{self.reference.name}"}
+
+
+def _tokens(text: str) -> tuple[list[str], list[int]]:
+    words, starts = [], []
+    for m in _WORD.finditer(text.lower()):
+        words.append(m.group(0))
+        starts.append(m.start())
+    return words, starts
+
+
+def _grams(ids: np.ndarray) -> np.ndarray:
+    # Word ids packed into one int64: unlike hash() of strings it is the same in every process,
+    # so candidate choice and tie-breaks (hence the output) do not depend on the worker.
+    if len(ids) < N:
+        return np.zeros(0, dtype=np.int64)
+    return (ids[:-2] << 42) | (ids[1:-1] << 21) | ids[2:]
+
+
+def _front_matter(raw: str) -> tuple[dict[str, str], str]:
+    m = _FRONT.match(raw)
+    if not m:
+        return {}, raw
+    fields = {}
+    for line in m.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep and not line.startswith(" "):
+            fields[key.strip()] = value.strip()
+    return fields, m.group(2)
+
+
+def _read_references() -> list[tuple[str, str, bool, str]]:
+    """(file name, SPDX expression, is a pointer, text) of every usable LicenseDB license and rule."""
+    data = resources.files("licensedcode") / "data"
+    out = []
+    for folder, suffix in (("licenses", ".LICENSE"), ("rules", ".RULE")):
+        for entry in sorted((data / folder).iterdir(), key=lambda p: p.name):
+            if not entry.name.endswith(suffix):
+                continue
+            fields, body = _front_matter(entry.read_text(encoding="utf-8", errors="replace"))
+            if fields.get("is_deprecated") == "yes" or fields.get("is_false_positive") == "yes":
+                continue
+            # Intros, clues and one-line tags ("License: MIT") are not texts or notices; SPDX lines are read apart.
+            if any(fields.get(k) == "yes" for k in ("is_license_intro", "is_license_clue", "is_license_tag",
+                                                       "is_unknown", "is_generic")):
+                continue
+            key = fields.get("key") if folder == "licenses" else fields.get("license_expression")
+            if not key or any(licensedb().get(k, {}).get("category") in _NOT_A_LICENSE for k in re.findall(r"[\w.+-]+", key)):
+                continue
+            expression = scancode_to_spdx(key)
+            if expression:
+                out.append((entry.name, expression, fields.get("is_license_reference") == "yes", body))
+    return out
+
+
+class LicenseIndex:
+    """An inverted index over reference 3-grams; `match` finds the references a text contains."""
+
+    def __init__(self, references: list[tuple[str, str, bool, str]]):
+        texts = [_WORD.findall(body.lower()) for *_, body in references]
+        # Word ids in sorted order: the same index whatever order the files were read in.
+        self.vocabulary = {w: i for i, w in enumerate(sorted({w for words in texts for w in words}), start=1)}
+        if len(self.vocabulary) >= 1 << 21:
+            raise ValueError("LicenseDB vocabulary too large for 21-bit word ids")
+        self.references: list[Reference] = []
+        for (name, expression, pointer, _), words in zip(references, texts):
+            grams = np.unique(_grams(np.fromiter(map(self.vocabulary.__getitem__, words), dtype=np.int64)))
+            if len(grams) >= MIN_MATCHED:
+                self.references.append(Reference(name, expression, pointer, grams))
+        # Document frequency of every 3-gram, then each reference's rarest ones (ties: smallest gram).
+        flat = np.concatenate([r.grams for r in self.references])
+        _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        df = counts[inverse]
+        self.postings: dict[int, list[int]] = defaultdict(list)
+        offset = 0
+        for i, ref in enumerate(self.references):
+            end = offset + len(ref.grams)
+            for g in ref.grams[np.lexsort((ref.grams, df[offset:end]))[:KEYS_PER_REFERENCE]]:
+                self.postings[int(g)].append(i)
+            offset = end
+
+    def match(self, text: str) -> list[Match]:
+        """Non-overlapping reference matches in the text, best first."""
+        words, starts = _tokens(text[:MAX_SCAN_CHARS])
+        ids = np.fromiter((self.vocabulary.get(w, 0) for w in words), dtype=np.int64)  # 0: no reference has it
+        grams, first = np.unique(_grams(ids), return_index=True)
+        if len(grams) < MIN_MATCHED:
+            return []
+        hits = Counter(i for g in grams.tolist() for i in self.postings.get(g, ()))
+        scored = []
+        for i, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]:
+            ref = self.references[i]
+            pos = np.minimum(np.searchsorted(grams, ref.grams), len(grams) - 1)
+            present = grams[pos] == ref.grams
+            matched = int(present.sum())
+            coverage = matched / len(ref.grams)
+            if matched < MIN_MATCHED or coverage < MIN_COVERAGE:
+                continue
+            found = first[pos[present]]
+            score = matched - MISSING_PENALTY * (len(ref.grams) - matched)
+            scored.append((score, coverage, ref.name, ref, int(found.min()), int(found.max())))
+        scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+        taken: list[Match] = []
+        spans: list[tuple[int, int]] = []
+        for score, coverage, _, ref, lo, hi in scored:
+            if score <= 0 or len(taken) == MAX_MATCHES:
+                break
+            if taken and coverage < SECOND_COVERAGE:
+                continue
+            # A second license must lie outside the first's region: overlapping references are
+            # alternatives for the same words (GPL "version 2" inside "version 2 or any later").
+            if any(lo <= b and a <= hi for a, b in spans):
+                continue
+            spans.append((lo, hi))
+            end_word = min(hi + N - 1, len(words) - 1)
+            taken.append(Match(ref, coverage, starts[lo], starts[end_word] + len(words[end_word])))
+        return taken
+
+
+@lru_cache(maxsize=1)
+def license_index() -> LicenseIndex:
+    """The process-wide index (built once per worker, in the stage's setup)."""
+    return LicenseIndex(_read_references())

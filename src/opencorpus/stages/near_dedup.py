@@ -1,0 +1,266 @@
+"""Near-duplicate detection: shingles, MinHash signatures, LSH band keys, exact Jaccard, survivors.
+
+Pure logic, no Beam: beam/near_dedup.py distributes these functions. Definitions follow the
+shared near-dup truth (corpuslib.shingles): words are `\\w+` runs of the NFC lower-cased text,
+shingles are space-joined runs of `ngram` words (a shorter text is one shingle of all its
+words, an empty one has none). A shingle's 64-bit hash combines its words' xxh64
+hashes (see shingle_hashes); the permutations are datatrove's MinHash family (h -> (a*h + b)
+mod 2^61-1 in wrapping uint64 arithmetic, a and b drawn by numpy's RandomState(seed)), so a
+signature here equals datatrove's for the same shingle hashes and seed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable
+
+import numpy as np
+import xxhash
+
+from opencorpus.document import Document, Removed
+
+STAGE = "near_dedup"
+REASON = "near-duplicate"
+SURVIVOR_RULES = ("smallest-hash", "most-permissive-license")
+WORD_RE = re.compile(r"\w+")
+_MERSENNE = np.uint64((1 << 61) - 1)
+_POLY = np.uint64(0x9E3779B97F4A7C15)  # odd: the shingle polynomial's base
+# Shingles are permuted in blocks so a 10 MB document never needs a (shingles x num_perm) matrix;
+# small blocks also stay in the CPU cache.
+_CHUNK = 512
+# A stand-in permissiveness order of common SPDX ids until license categories exist (issue 4):
+# lower is more permissive; anything unknown (or NOASSERTION) ranks last.
+_LICENSE_RANK = {
+    **dict.fromkeys(("CC0-1.0", "Unlicense", "0BSD", "WTFPL", "CC-PDDC"), 0),
+    **dict.fromkeys(("MIT", "MIT-0", "X11", "ISC", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "Zlib",
+                     "PSF-2.0", "Python-2.0", "BSL-1.0", "CC-BY-4.0", "CC-BY-3.0", "HPND", "Unicode-DFS-2016"), 1),
+    **dict.fromkeys(("MPL-2.0", "EPL-2.0", "EPL-1.0", "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPL-3.0-only",
+                     "LGPL-3.0-or-later", "LGPL-2.0-only", "LGPL-2.0-or-later", "CC-BY-SA-4.0", "CC-BY-SA-3.0"), 2),
+    **dict.fromkeys(("GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later",
+                     "AGPL-3.0-only", "AGPL-3.0-or-later"), 3),
+}
+_UNKNOWN_RANK = 4
+
+
+@dataclass(frozen=True)
+class MinHashParams:
+    """The resolved `stages.near_dedup` options that decide which pairs are near-duplicates."""
+
+    ngram: int
+    bands: int
+    rows: int
+    threshold: float
+    seed: int
+
+    @property
+    def num_perm(self) -> int:
+        return self.bands * self.rows
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> "MinHashParams":
+        return cls(ngram=options["ngram"], bands=options["bands"], rows=options["rows"],
+                   threshold=options["threshold"], seed=options["seed"])
+
+
+def words(text: str) -> list[str]:
+    return WORD_RE.findall(unicodedata.normalize("NFC", text).lower())
+
+
+def shingle_hashes(text: str, ngram: int = 5) -> np.ndarray:
+    """Sorted, unique 64-bit hashes of the text's shingles (uint64); what signatures and Jaccard use.
+
+    Each word is hashed once (xxh64) and a shingle's hash is a polynomial of its words' hashes,
+    mixed by splitmix64's finaliser: vectorised, so a 10 MB text takes seconds, not minutes.
+    """
+    w = words(text)
+    known = {x: xxhash.xxh64_intdigest(x) for x in set(w)}  # words repeat: hash each distinct one once
+    word_hashes = np.fromiter(map(known.__getitem__, w), dtype=np.uint64, count=len(w))
+    n = min(ngram, len(w))
+    if n == 0:
+        return word_hashes
+    span = len(w) - n + 1
+    acc = np.zeros(span, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # arithmetic modulo 2^64 is intended
+        for j in range(n):
+            acc = acc * _POLY + word_hashes[j:j + span]
+        acc ^= acc >> np.uint64(30)
+        acc *= np.uint64(0xBF58476D1CE4E5B9)
+        acc ^= acc >> np.uint64(27)
+        acc *= np.uint64(0x94D049BB133111EB)
+        acc ^= acc >> np.uint64(31)
+    return _sorted_unique(acc)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    # np.unique's hash-table path is ~20x slower than a sort on millions of uint64
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
+
+
+@lru_cache(maxsize=8)
+def _permutations(seed: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    gen = np.random.RandomState(seed)  # datatrove's generator and draw order: same a, b per seed
+    a = gen.randint(1, _MERSENNE, dtype=np.uint64, size=(1, num_perm))
+    b = gen.randint(0, _MERSENNE, dtype=np.uint64, size=(1, num_perm))
+    return a, b
+
+
+def signature(hashes: np.ndarray, params: MinHashParams) -> np.ndarray:
+    """MinHash signature (num_perm uint64) of a non-empty set of shingle hashes."""
+    if hashes.size == 0:
+        raise ValueError("a MinHash signature needs at least one shingle")
+    a, b = _permutations(params.seed, params.num_perm)
+    sig = np.full(params.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # the wrap-around is part of the hash family
+        for start in range(0, hashes.size, _CHUNK):
+            x = hashes[start:start + _CHUNK].reshape(-1, 1) * a
+            x += b
+            # x mod (2^61 - 1) without a division: fold the top bits, then subtract P where needed
+            # (for y < P, y - P wraps above y, so the minimum keeps y).
+            y = x & _MERSENNE
+            y += x >> np.uint64(61)
+            np.minimum(y, y - _MERSENNE, out=y)
+            np.minimum(sig, y.min(axis=0), out=sig)
+    return sig
+
+
+def band_keys(sig: np.ndarray, params: MinHashParams) -> list[tuple[int, bytes]]:
+    """One LSH key per band: (band index, 128-bit hash of the band's rows)."""
+    r = params.rows
+    return [(i, xxhash.xxh3_128_digest(sig[i * r:(i + 1) * r].tobytes())) for i in range(params.bands)]
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Exact Jaccard similarity of two sorted, unique hash arrays (0.0 when both are empty)."""
+    if a.size == 0 and b.size == 0:
+        return 0.0
+    inter = np.intersect1d(a, b, assume_unique=True).size
+    return inter / (a.size + b.size - inter)
+
+
+def node_key(sha256: str, doc_id: str) -> str:
+    """A document's graph node: its hash then its id, so the smallest node has the smallest hash."""
+    return f"{sha256} {doc_id}"
+
+
+def doc_node(doc: Document) -> str:
+    return node_key(doc.metadata["sha256"], doc.id)
+
+
+def star_edges(nodes: Iterable[str]) -> list[tuple[str, str]]:
+    """One LSH bucket as a star around its smallest node: n-1 edges, never all pairs."""
+    members = sorted(set(nodes))
+    return [(v, members[0]) for v in members[1:]]
+
+
+def components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Single-process union-find: node -> smallest node of its connected component."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression keeps a giant cluster near-flat
+            parent[x], x = root, parent[x]
+        return root
+
+    for u, v in edges:
+        ru, rv = find(u), find(v)
+        if ru != rv:
+            parent[max(ru, rv)] = min(ru, rv)
+    return {x: find(x) for x in parent}
+
+
+@dataclass(frozen=True)
+class Member:
+    """What choosing a cluster's survivor needs of a document (no text)."""
+
+    node: str
+    id: str
+    source: str
+    sha256: str
+    license: str | None = None
+    duplicates: tuple = field(default=())
+
+    @classmethod
+    def of(cls, doc: Document) -> "Member":
+        return cls(node=doc_node(doc), id=doc.id, source=doc.source, sha256=doc.metadata["sha256"],
+                   license=doc.metadata.get("license"), duplicates=tuple(doc.metadata.get("duplicates", ())))
+
+
+def license_rank(expression: str | None) -> int:
+    """Permissiveness of an SPDX expression: an OR takes its best choice, an AND its worst term."""
+    if not expression:
+        return _UNKNOWN_RANK
+    text = expression.replace("(", " ").replace(")", " ")
+    alternatives = re.split(r"\s+OR\s+", text)
+    return min(max(_LICENSE_RANK.get(term.strip(), _UNKNOWN_RANK) for term in re.split(r"\s+AND\s+", alt))
+               for alt in alternatives)
+
+
+def _survivor_key(m: Member, rule: str) -> tuple:
+    if rule == "most-permissive-license":
+        return (license_rank(m.license), m.sha256, m.id)
+    return (m.sha256, m.id)
+
+
+def resolve_cluster(members: Iterable[Member], rule: str = "smallest-hash") -> tuple[str, list[dict], list[Removed]]:
+    """One connected component -> (survivor's node, entries for its `duplicates`, removed records).
+
+    The entries also carry the copies exact dedup had folded into a removed member, so the
+    survivor lists every document it stands for.
+    """
+    if rule not in SURVIVOR_RULES:
+        raise ValueError(f"unknown survivor rule {rule!r} (expected one of: {', '.join(SURVIVOR_RULES)})")
+    ordered = sorted(members, key=lambda m: _survivor_key(m, rule))
+    survivor, copies = ordered[0], ordered[1:]
+    cluster = min(m.sha256 for m in ordered)
+    entries = [{"id": c.id, "source": c.source, "license": c.license} for c in copies]
+    entries += [dict(d) for c in copies for d in c.duplicates]
+    removed = [Removed(id=c.id, source=c.source, sha256=c.sha256, stage=STAGE, reason=REASON,
+                       details={"cluster": cluster, "survivor_sha256": survivor.sha256, "duplicate_of": survivor.id})
+               for c in copies]
+    return survivor.node, sorted(entries, key=lambda e: e["id"]), removed
+
+
+def add_duplicates(doc: Document, entries: list[dict]) -> Document:
+    """Append near-duplicate entries after those exact dedup already listed."""
+    if entries:
+        doc.metadata["duplicates"] = list(doc.metadata.get("duplicates", [])) + entries
+    return doc
+
+
+def near_duplicates(docs: Iterable[Document], options: dict[str, Any]) -> tuple[list[Document], list[Removed]]:
+    """The whole stage in one process (small inputs, tests): survivors in input order, removed by id.
+
+    Same candidates (LSH stars), same check and same clusters as the Beam transform.
+    """
+    params = MinHashParams.from_options(options)
+    docs = list(docs)
+    hashes, buckets = {}, {}
+    for d in docs:
+        h = shingle_hashes(d.text, params.ngram)
+        if h.size:
+            hashes[doc_node(d)] = h
+            for key in band_keys(signature(h, params), params):
+                buckets.setdefault(key, []).append(doc_node(d))
+    edges = {e for nodes in buckets.values() for e in star_edges(nodes)}
+    if options.get("verify", True):
+        edges = {(u, v) for u, v in edges if jaccard(hashes[u], hashes[v]) >= params.threshold}
+    roots = components(sorted(edges))
+    clusters: dict[str, list[Member]] = {}
+    for d in docs:
+        if (root := roots.get(doc_node(d))) is not None:
+            clusters.setdefault(root, []).append(Member.of(d))
+    drop, keep, removed = set(), {}, []
+    for members in clusters.values():
+        survivor, entries, gone = resolve_cluster(members, options.get("survivor", "smallest-hash"))
+        keep[survivor] = entries
+        drop.update(r.id for r in gone)
+        removed += gone
+    survivors = [add_duplicates(d, keep.get(doc_node(d), [])) for d in docs if d.id not in drop]
+    return survivors, sorted(removed, key=lambda r: r.id)

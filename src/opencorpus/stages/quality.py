@@ -1,0 +1,72 @@
+"""Quality filters: datatrove's Gopher (quality, repetition), C4 and FineWeb filters as a stage.
+
+Each document gets the preset of its source's kind (filters/quality/<name>.yaml, inlined in
+the resolved recipe): the preset's filters run in order, and the first that rejects the
+document removes it as `<filter>:<datatrove's reason>`. Only the filters' `filter(doc)` is
+called, on a copy: their verdict counts, their edits do not (C4 drops lines it dislikes,
+which would change the text after its hash was taken and after the license evidence).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from opencorpus.document import Document, Removed
+from opencorpus.recipe import RecipeError
+from opencorpus.stages import Outcome
+
+ENGLISH = "en"
+
+
+def _filter_classes() -> dict[str, type]:
+    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
+                                            GopherRepetitionFilter)
+
+    return {"gopher_repetition": GopherRepetitionFilter, "gopher_quality": GopherQualityFilter,
+            "c4": C4QualityFilter, "fineweb": FineWebQualityFilter}
+
+
+def build_filters(preset: dict[str, Any], english: bool) -> list[tuple[str, Any]]:
+    """(name, datatrove filter) pairs of a resolved preset; RecipeError names a bad key."""
+    classes = _filter_classes()
+    filters = []
+    for name, kwargs in (preset.get("filters") or {}).items():
+        if name not in classes:
+            raise RecipeError(f"quality preset {preset.get('name')!r}: unknown filter {name!r} "
+                              f"(expected one of: {', '.join(classes)})")
+        overrides = {} if english else (preset.get("other_languages") or {}).get(name) or {}
+        try:
+            filters.append((name, classes[name](**{**(kwargs or {}), **overrides})))
+        except TypeError as e:
+            raise RecipeError(f"quality preset {preset.get('name')!r}: filter {name!r}: {e}") from None
+    return filters
+
+
+class QualityFilter:
+    """Drops documents that fail their kind's preset; every drop names the filter and reason."""
+
+    name = "quality"
+
+    def __init__(self, options: dict[str, Any]):
+        self.presets = options["presets"]
+        for preset in self.presets.values():  # fail on a bad preset before the run starts
+            build_filters(preset, english=True)
+        self._filters: dict[tuple[str, bool], list[tuple[str, Any]]] = {}
+
+    def setup(self) -> None:
+        self._filters = {(kind, english): build_filters(preset, english)
+                         for kind, preset in self.presets.items() for english in (True, False)}
+
+    def process(self, doc: Document) -> Iterator[Outcome]:
+        from datatrove.data import Document as DatatroveDocument
+
+        # No language stage (or no verdict): the filters' English defaults apply.
+        english = doc.metadata.get("language", ENGLISH) in (ENGLISH, "und")
+        for name, dt_filter in self._filters[(doc.kind, english)]:
+            result = dt_filter.filter(DatatroveDocument(text=doc.text, id=doc.id))
+            keep, reason = result if isinstance(result, tuple) else (result, None)
+            if not keep:
+                yield Removed(id=doc.id, source=doc.source, sha256=doc.metadata["sha256"], stage=self.name,
+                              reason=f"{name}:{reason or 'rejected'}")
+                return
+        yield doc

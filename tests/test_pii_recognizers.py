@@ -1,0 +1,133 @@
+"""The pii stage's own recognizers and batch path: secrets in code (from the formats' documented
+example values), names that the layout marks, look-alikes that must stay, source kinds, and
+batching through Beam. Labelled samples: tests/data/pii/."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.util import assert_that, equal_to
+
+from opencorpus.beam.stage import ApplyStage
+from opencorpus.document import DeadLetter, Document
+from opencorpus.stages.pii import PiiRedactor, settings_from_options
+
+SAMPLES = Path(__file__).parent / "data" / "pii"
+
+
+@pytest.fixture(scope="module")
+def redactor() -> PiiRedactor:
+    r = PiiRedactor({"settings": "default"})
+    r.setup()
+    return r
+
+
+def labelled(name: str) -> list[dict]:
+    return [json.loads(line) for line in (SAMPLES / name).read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", labelled("secrets.jsonl"), ids=lambda c: c["label"])
+def test_secrets_in_code_become_typed_placeholders(redactor, case):
+    out, counts = redactor.redact(case["text"], kind="code")
+    assert case["value"] not in out
+    assert counts.get(case["type"], 0) >= 1
+    assert f"<{case['type']}>" in out
+
+
+@pytest.mark.parametrize("case", labelled("names.jsonl"), ids=lambda c: c["label"])
+def test_names_the_layout_marks_are_redacted_in_any_kind(redactor, case):
+    # "code" without NER would still find them: the layout alone says where the name is.
+    for kind in ("text", "code"):
+        out, counts = redactor.redact(case["text"], kind=kind)
+        assert case["value"] not in out, kind
+        assert counts.get("PERSON", 0) >= 1
+
+
+@pytest.mark.parametrize("case", labelled("decoys.jsonl"), ids=lambda c: c["label"])
+def test_look_alikes_in_code_and_changelogs_stay(redactor, case):
+    for kind in ("text", "code"):
+        out, counts = redactor.redact(case["text"], kind=kind)
+        assert out == case["text"], (kind, counts)
+
+
+def test_organisations_in_copyright_lines_are_not_people(redactor):
+    text = "Copyright (c) 2001-2023 Python Software Foundation. All rights reserved."
+    assert redactor.redact(text, kind="code") == (text, {})
+
+
+def test_public_addresses_go_and_private_ones_follow_the_preset(redactor):
+    text = "The mirror at 8.8.4.4 and the router at 10.1.2.3 both answer."
+    assert redactor.redact(text)[0] == "The mirror at <IP_ADDRESS> and the router at <IP_ADDRESS> both answer."
+    keep_private = PiiRedactor({"keep_ips": ["private", "loopback"]})
+    assert keep_private.redact(text)[0] == "The mirror at <IP_ADDRESS> and the router at 10.1.2.3 both answer."
+
+
+def test_ner_runs_on_prose_but_not_on_minified_code(redactor):
+    sentence = "Yesterday Margaret Hamilton reviewed the flight software."
+    assert "<PERSON>" in redactor.redact(sentence, kind="text")[0]
+    minified = sentence + ";" + "var a=1;" * 200  # one very long line
+    assert redactor.redact(minified, kind="code")[0] == minified
+    # The kinds that get NER come from the preset.
+    no_ner = PiiRedactor({"ner_kinds": []})
+    assert no_ner.redact(sentence, kind="text")[0] == sentence
+
+
+def test_a_batch_gives_what_one_by_one_gives(redactor):
+    docs = [Document(id=f"s/{i}", text=t, source="s", kind=k) for i, (t, k) in enumerate([
+        ("Mail jane@example.org or call +1 415 555 2671.", "text"),
+        ("", "text"),
+        (" -- Grace Hopper <grace@example.org>  Mon, 01 Jan 2024 00:00:00 +0000", "text"),
+        ("key = 'AKIAIOSFODNN7EXAMPLE'  # os.system(cmd)", "code"),
+    ])]
+    one_by_one = [outcome for doc in docs for outcome in redactor.process(doc)]
+    assert redactor.process_batch(docs) == one_by_one
+    assert [d.metadata["pii"] for d in one_by_one] == [
+        {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}, {}, {"EMAIL_ADDRESS": 1, "PERSON": 1}, {"ACCESS_KEY": 1}]
+
+
+def test_a_bad_document_in_a_batch_is_the_only_dead_letter(redactor):
+    good = Document(id="s/good", text="Write to ada@example.org.", source="s", location="s.jsonl:1")
+    bad = Document(id="s/bad", text=b"\xff bytes, not text", source="s", location="s.jsonl:2")
+    outcomes = redactor.process_batch([good, bad])
+    assert outcomes[0].text == "Write to <EMAIL_ADDRESS>."
+    assert outcomes[1] == DeadLetter(stage="pii", reason="error", detail="TypeError",
+                                     location="s.jsonl:2", source="s", id="s/bad")
+
+
+def test_beam_batches_documents_and_keeps_the_three_outputs():
+    texts = {f"s/{i}": f"Ticket {i}: contact dev{i}@example.org" for i in range(30)}
+    docs = [Document(id=i, text=t, source="s", location=f"s.jsonl:{n}") for n, (i, t) in enumerate(texts.items())]
+    docs.append(Document(id="s/bad", text=None, source="s", location="s.jsonl:99"))
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        out, removed, dead = p | beam.Create(docs) | ApplyStage(PiiRedactor({}), max_batch_size=8)
+        assert_that(out | "texts" >> beam.Map(lambda d: (d.id, d.text)),
+                    equal_to([(i, t.split("contact")[0] + "contact <EMAIL_ADDRESS>") for i, t in texts.items()]),
+                    label="redacted")
+        assert_that(removed, equal_to([]), label="removed")
+        assert_that(dead | "ids" >> beam.Map(lambda d: (d.id, d.detail)), equal_to([("s/bad", "TypeError")]),
+                    label="dead")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"keep_ips": ["public"]}, "pii.keep_ips"),
+    ({"ner_kinds": "text"}, "pii.ner_kinds"),
+    ({"minified_line_chars": 0}, "pii.minified_line_chars"),
+    ({"formatted_phone_threshold": 2}, "pii.formatted_phone_threshold"),
+])
+def test_new_options_are_checked_by_name(options, message):
+    with pytest.raises(ValueError, match=message):
+        settings_from_options(options)
+
+
+def test_hostile_text_finishes_and_quotes_nothing(redactor, caplog):
+    # Long runs that the patterns could backtrack on: capitals, digits, separators.
+    hostile = ("Aaaa " * 20000) + ("1-" * 20000) + ("Copyright " * 5000) + ("-----BEGIN RSA PRIVATE KEY-----" + "A" * 30000)
+    caplog.set_level(logging.DEBUG)
+    out, counts = redactor.redact(hostile + "\nmail jane@example.org", kind="code")
+    assert out.endswith("mail <EMAIL_ADDRESS>") and counts["EMAIL_ADDRESS"] == 1
+    assert "jane@example.org" not in caplog.text
