@@ -19,11 +19,12 @@ from typing import Any
 from opencorpus import __version__, storage
 from opencorpus.document import canonical_hash
 from opencorpus.formats import layout
-from opencorpus.recipe import Recipe, RecipeError, load_recipe
+from opencorpus.recipe import STAGE_DEFAULTS, Recipe, RecipeError, load_recipe
 from opencorpus.sources import SourceFile, source_files
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 HEARTBEAT = 15.0
+SUMMARY_LICENSES = 8  # the summary lists the most frequent; stats.json has them all
 log = logging.getLogger("opencorpus")
 
 
@@ -164,7 +165,7 @@ def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_jso
     version_url = prepare_version(root, recipe.name, recipe.version)
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()
-    log.info("[plan] %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
+    log.info("[plan]       %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
     storage.write_bytes(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
     with _Heartbeat(t0):
         runner = run_plan(Plan(recipe, files, version_url, tokenizer_json), beam_args)
@@ -185,7 +186,7 @@ def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_jso
         "beam_args": beam_args,
     }
     digest = publish(version_url, manifest, run_info)
-    log.info("[publish]   %d files, manifest written last; LATEST -> %s", len(manifest["files"]), recipe.version)
+    log.info("[publish]    %d files, manifest written last; LATEST -> %s", len(manifest["files"]), recipe.version)
     return {"version_url": version_url, "digest": digest, "manifest": manifest, "stats": stats,
             "seconds": time.monotonic() - t0}
 
@@ -193,24 +194,28 @@ def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_jso
 def stage_lines(stats: dict[str, Any], recipe: Recipe) -> list[str]:
     """One progress line per stage, in pipeline order, from the run's stats."""
     counts = stats["counts"]
-    dead = counts["dead_letter"]
-    removed = counts["removed"]
-    n_files = len(stats["inputs"])
-    lines = [f"[ingest]    {counts['input']:,} records from {n_files} files; "
+    removed, dead = counts["removed"], counts["dead_letter"]
+    lines = [f"[ingest]     {counts['input']:,} records from {len(stats['inputs'])} files; "
              f"{sum(dead.get('ingest', {}).values()):,} dead-lettered"]
-    if recipe.stage("license") is not None:
-        unknown = stats["licenses"].get("NOASSERTION", 0)
-        lines.append(f"[license]   {len(stats['licenses'])} license expressions; {unknown:,} documents NOASSERTION")
-    if recipe.stage("dedup") is not None:
-        lines.append(f"[dedup]     {sum(removed.get('dedup', {}).values()):,} exact duplicates removed")
-    if recipe.stage("pii") is not None:
-        lines.append(f"[pii]       {sum(stats['pii'].values()):,} values redacted; "
-                     f"{sum(dead.get('pii', {}).values()):,} dead-lettered")
+    stages = (["extract"] if "extract" in removed or "extract" in dead else []) + [
+        key for key in STAGE_DEFAULTS if recipe.stage(key) is not None]
+    for stage in stages:
+        line = f"[{stage}]".ljust(13) + f"{sum(removed.get(stage, {}).values()):,} removed"
+        reasons = sorted(removed.get(stage, {}).items(), key=lambda kv: -kv[1])[:3]
+        if reasons:
+            line += " (" + ", ".join(f"{reason} {n:,}" for reason, n in reasons) + ")"
+        if stage in dead:
+            line += f"; {sum(dead[stage].values()):,} dead-lettered"
+        if stage == "license":
+            line += f"; {len(stats['licenses'])} expressions, {stats['licenses'].get('NOASSERTION', 0):,} NOASSERTION"
+        if stage == "pii":
+            line += f"; {sum(stats['pii'].values()):,} values redacted"
+        lines.append(line)
     parts = sum(1 for path in stats["files"] if path.startswith("documents/"))
-    lines.append(f"[documents] {counts['output']:,} documents in {parts} parts")
+    lines.append(f"[documents]  {counts['output']:,} documents in {parts} parts")
     if "tokens" in stats:
         tok = stats["tokenizer"]
-        lines.append(f"[tokens]    {stats['tokens']['total']:,} tokens ({tok['origin']} tokenizer, "
+        lines.append(f"[tokens]     {stats['tokens']['total']:,} tokens ({tok['origin']} tokenizer, "
                      f"vocab {tok['vocab_size']:,}, {tok['dtype']})")
     return lines
 
@@ -233,7 +238,7 @@ class _Heartbeat:
 
     def _beat(self) -> None:
         while not self.stop.wait(HEARTBEAT):
-            log.info("[run]       pipeline running, %.0f s", time.monotonic() - self.start)
+            log.info("[run]        pipeline running, %.0f s", time.monotonic() - self.start)
 
 
 def print_summary(result: dict[str, Any]) -> None:
@@ -250,8 +255,12 @@ def print_summary(result: dict[str, Any]) -> None:
                 rows.append((f"{kind.replace('_', '-')} {stage}/{reason}", f"{n:,}"))
     for entity, n in sorted(stats["pii"].items()):
         rows.append((f"pii {entity}", f"{n:,}"))
-    for license, n in sorted(stats["licenses"].items(), key=lambda kv: (-kv[1], kv[0])):
+    licenses = sorted(stats["licenses"].items(), key=lambda kv: (-kv[1], kv[0]))
+    for license, n in licenses[:SUMMARY_LICENSES]:
         rows.append((f"license {license}", f"{n:,}"))
+    if len(licenses) > SUMMARY_LICENSES:
+        rest = licenses[SUMMARY_LICENSES:]
+        rows.append((f"license: {len(rest)} more expressions", f"{sum(n for _, n in rest):,}"))
     if "tokens" in stats:
         rows.append(("tokens", f"{stats['tokens']['total']:,}"))
     rows.append(("wall time", f"{seconds:.1f} s ({counts['input'] / max(seconds, 1e-9):,.1f} documents/s)"))

@@ -1,4 +1,5 @@
-"""The curation graph: ingest -> license -> exact dedup -> near dedup -> PII -> documents -> tokens -> stats.
+"""The curation graph: ingest -> extract -> license -> language -> quality -> exact dedup ->
+near dedup -> PII -> documents -> tokenizer -> tokens + training order -> removed/ -> index -> stats.
 
 Each step is a PTransform from this package; this module only wires them in DESIGN.md's
 stage order and gathers the removed records, dead letters and facts they produce.
@@ -7,6 +8,7 @@ stage order and gathers the removed records, dead letters and facts they produce
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import apache_beam as beam
 
@@ -61,28 +63,10 @@ class CurateCorpus(beam.PTransform):
         removed, dead_letters = [], [dead]
         facts = [docs | "CountDocs" >> beam.FlatMap(_input_facts), dead | "CountBad" >> beam.FlatMap(_input_facts)]
 
-        if any(s.format in WEB_FORMATS for s in recipe.sources):
-            docs, r, d = docs | "Extract" >> ApplyStage(HtmlExtractor())
-            removed.append(r), dead_letters.append(d)
-        if (options := recipe.stage("license")) is not None:
-            declared = {s.name: s.license for s in recipe.sources}
-            docs, r, d = docs | "License" >> ApplyStage(LicenseTagger(options, declared))
-            removed.append(r), dead_letters.append(d)
-        if (options := recipe.stage("language")) is not None:
-            docs, r, d = docs | "Language" >> ApplyStage(LanguageIdentifier(options))
-            removed.append(r), dead_letters.append(d)
-        if (options := recipe.stage("quality")) is not None:
-            docs, r, d = docs | "Quality" >> ApplyStage(QualityFilter(options))
-            removed.append(r), dead_letters.append(d)
-        if recipe.stage("dedup") is not None:
-            docs, r = docs | "ExactDedup" >> ExactDedup()
+        for label, transform in _document_stages(recipe):
+            docs, r, *d = docs | label >> transform  # ExactDedup and NearDedup dead-letter nothing
             removed.append(r)
-        if (options := recipe.stage("near_dedup")) is not None:
-            docs, r = docs | "NearDedup" >> NearDedup(options)
-            removed.append(r)
-        if (options := recipe.stage("pii")) is not None:
-            docs, r, d = docs | "PII" >> ApplyStage(PiiRedactor(options))
-            removed.append(r), dead_letters.append(d)
+            dead_letters.extend(d)
 
         tokenizer = None
         if recipe.tokenizer is not None:
@@ -98,6 +82,24 @@ class CurateCorpus(beam.PTransform):
         (written[LOCATED], removed) | "Index" >> WriteIndex(version_url)
         facts.append(_flatten(dead_letters, "DeadLetters", pbegin) | "WriteDeadLetters" >> WriteDeadLetters(version_url))
         facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer, inputs)
+
+
+def _document_stages(recipe: Recipe) -> Iterator[tuple[str, beam.PTransform]]:
+    """The per-document stages the recipe turns on, in DESIGN.md's order."""
+    if any(s.format in WEB_FORMATS for s in recipe.sources):
+        yield "Extract", ApplyStage(HtmlExtractor())
+    if (options := recipe.stage("license")) is not None:
+        yield "License", ApplyStage(LicenseTagger(options, {s.name: s.license for s in recipe.sources}))
+    if (options := recipe.stage("language")) is not None:
+        yield "Language", ApplyStage(LanguageIdentifier(options))
+    if (options := recipe.stage("quality")) is not None:
+        yield "Quality", ApplyStage(QualityFilter(options))
+    if recipe.stage("dedup") is not None:
+        yield "ExactDedup", ExactDedup()
+    if (options := recipe.stage("near_dedup")) is not None:
+        yield "NearDedup", NearDedup(options)
+    if (options := recipe.stage("pii")) is not None:
+        yield "PII", ApplyStage(PiiRedactor(options))
 
 
 def _flatten(pcolls: list, label: str, pbegin):

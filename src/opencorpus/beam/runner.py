@@ -46,7 +46,7 @@ def run_plan(plan: Plan, beam_args: list[str]) -> str:
     runner = runner_name or FnApiRunner()
     if runner_name is None:
         direct = options.view_as(DirectOptions)
-        log.info("[run]       FnApiRunner, %s, %d workers", direct.direct_running_mode, direct.direct_num_workers)
+        log.info("[run]        FnApiRunner, %s, %d workers", direct.direct_running_mode, direct.direct_num_workers)
     with _harness_noise_filtered(runner_name is None):
         with beam.Pipeline(runner=runner, options=options) as p:
             _ = p | "Curate" >> CurateCorpus(plan)
