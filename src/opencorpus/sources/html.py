@@ -15,10 +15,9 @@ from dataclasses import replace
 from typing import Iterator
 from urllib.parse import quote, urljoin
 
-from opencorpus import storage
 from opencorpus.document import DeadLetter, Document
 from opencorpus.recipe import SourceSpec
-from opencorpus.sources.records import dead_letter, make_document
+from opencorpus.sources.records import dead_letter, make_document, read_file_capped
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +31,9 @@ def read_html(spec: SourceSpec, url: str, display: str, date: str, relative: str
     if not relative.lower().endswith(PAGE_SUFFIXES):
         log.info("%s: skipped, not an HTML page (expected %s)", display, ", ".join(PAGE_SUFFIXES))
         return
-    try:
-        with storage.open_url(url, "rb") as f:
-            data = f.read(spec.max_document_bytes + 1)
-    except OSError as e:
-        yield dead_letter(spec, display, "unreadable", f"unreadable file: {e}", relative)
+    data = read_file_capped(spec, url, display, relative)
+    if isinstance(data, DeadLetter):
+        yield data
         return
     page_url = urljoin(spec.base_url.rstrip("/") + "/", quote(relative)) if spec.base_url else None
     yield html_document(spec, date, relative, data, display, url=page_url, path=relative)

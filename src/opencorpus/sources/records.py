@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opencorpus import storage
 from opencorpus.document import DeadLetter, Document, canonical_hash, canonical_text
 from opencorpus.recipe import SourceSpec
 
@@ -13,6 +14,15 @@ STAGE = "ingest"
 def dead_letter(spec: SourceSpec, location: str, reason: str, detail: str, local_id: str | None = None) -> DeadLetter:
     return DeadLetter(stage=STAGE, reason=reason, detail=detail, location=location, source=spec.name,
                       id=f"{spec.name}/{local_id}" if local_id is not None else None)
+
+
+def read_file_capped(spec: SourceSpec, url: str, display: str, local_id: str) -> bytes | DeadLetter:
+    """A one-document file's bytes, at most max_document_bytes + 1 (enough to see it is too large)."""
+    try:
+        with storage.open_url(url, "rb") as f:
+            return f.read(spec.max_document_bytes + 1)
+    except OSError as e:
+        return dead_letter(spec, display, "unreadable", f"unreadable file: {e}", local_id)
 
 
 def make_document(spec: SourceSpec, date: str, local_id: str, text: Any, location: str,

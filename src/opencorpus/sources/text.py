@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from opencorpus import storage
 from opencorpus.document import DeadLetter, Document
 from opencorpus.recipe import SourceSpec
-from opencorpus.sources.records import dead_letter, make_document
+from opencorpus.sources.records import make_document, read_file_capped
 
 
 def read_text(spec: SourceSpec, url: str, display: str, date: str, relative: str) -> Iterator[Document | DeadLetter]:
-    try:
-        with storage.open_url(url, "rb") as f:
-            data = f.read(spec.max_document_bytes + 1)
-    except OSError as e:
-        yield dead_letter(spec, display, "unreadable", f"unreadable file: {e}", relative)
-        return
-    yield make_document(spec, date, relative, data, display, path=relative)
+    data = read_file_capped(spec, url, display, relative)
+    yield data if isinstance(data, DeadLetter) else make_document(spec, date, relative, data, display, path=relative)
