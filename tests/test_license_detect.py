@@ -56,10 +56,9 @@ def test_real_license_notices_are_matched_to_their_license(tagger):
         meta = run(tagger, r["text"])
         if meta["license"] == NOASSERTION or not equivalent(meta["license"], r["truth_license"]):
             misses.append((r["id"], r["truth_license"], meta["license"]))
-    # Known misses, kept visible: a pointer to the LGPL-2.1 file that does not say "or later" (the
-    # label comes from the DEP-5 name), and GPL "version 3 only" phrasing that no LicenseDB rule has.
-    assert misses == [("license:0108", "GPL-3.0-only", "GPL-2.0-only"),
-                      ("license:0146", "LGPL-2.1-or-later", "LGPL-2.1-only")]
+    # Known miss, kept visible: a pointer to the LGPL-2.1 file that does not say "or later" (the
+    # label comes from the DEP-5 name). GPL "version 3 only" (0108) is read from the grant's words.
+    assert misses == [("license:0146", "LGPL-2.1-or-later", "LGPL-2.1-only")]
 
 
 def test_or_later_notice_differs_from_version_only_notice(tagger):
@@ -129,7 +128,79 @@ def test_debian_handbook_dual_license_is_a_choice(tagger):
     meta = run(tagger, "", raw=raw)
     assert meta["license"] == "CC-BY-SA-3.0 OR GPL-2.0-or-later"
     methods = {e["method"] for e in meta["license_evidence"]}
-    assert {"license-statement", "html-license-url", "license-text"} <= methods
+    assert {"license-statement", "html-license-url", "license-grant"} <= methods
+
+
+@pytest.mark.parametrize("lang", ["da-DK", "ro-RO"])
+def test_translated_handbook_legal_notice_offers_the_same_two_licenses(tagger, lang):
+    # Danish: "de to licenser", GPL "enten version 2 ... eller (efter dit valg) enhver senere version";
+    # Romanian: "celor două licențe", "Licenței Publice Generale GNU ... versiunea 2 ... oricare
+    # versiune ulterioară".
+    pages = (DATA / "debian-handbook-legalnotice-da-ro.html").read_text("utf-8").split("<!-- ")[1:]
+    [raw] = [p for p in pages if p.startswith(lang)]
+    meta = run(tagger, "", raw=raw)
+    assert meta["license"] == "CC-BY-SA-3.0 OR GPL-2.0-or-later"
+    [grant] = [e for e in meta["license_evidence"] if e["method"] == "license-grant"]
+    assert grant["expression"] == "GPL-2.0-or-later" and "2" in grant["matched"]
+
+
+GRANT = ("This library is free software; you can redistribute it and/or modify it under the terms of the GNU {name} "
+         "as published by the Free Software Foundation; {version}.\n\nThis library is distributed in the hope that "
+         "it will be useful, but WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or "
+         "FITNESS FOR A PARTICULAR PURPOSE.  See the GNU {name} for more details.\n")
+
+
+@pytest.mark.parametrize("name,version,expected", [
+    ("Library General Public License", "version 2 of the License", "LGPL-2.0-only"),
+    ("Lesser General Public License", "either version 2.1 of the License, or (at your option) any later version",
+     "LGPL-2.1-or-later"),
+    ("General Public License", "version 3 only", "GPL-3.0-only"),
+    ("Affero General Public License", "either version 3 of the License, or (at your option) any later version",
+     "AGPL-3.0-or-later"),
+])
+def test_gnu_grant_family_version_and_later_come_from_its_words(tagger, name, version, expected):
+    assert run(tagger, GRANT.format(name=name, version=version))["license"] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Ce programme est libre, vous pouvez le redistribuer selon les termes de la Licence Publique Générale GNU "
+     "publiée par la Free Software Foundation (version 2 ou bien toute version ultérieure choisie par vous).",
+     "GPL-2.0-or-later"),
+    ("Este programa es software libre: puede redistribuirlo bajo los términos de la Licencia Pública General de "
+     "GNU, versión 3.", "GPL-3.0-only"),
+])
+def test_translated_gnu_grants(tagger, text, expected):
+    assert run(tagger, text)["license"] == expected
+
+
+def test_pointer_to_the_version_2_file_does_not_undo_or_later(tagger):
+    text = GRANT.format(name="General Public License", version="either version 2 of the License, or (at your "
+                        "option) any later version") + ("\nOn Debian systems, the complete text of the GNU General "
+                                                       "Public License version 2 can be found in "
+                                                       "/usr/share/common-licenses/GPL-2.\n")
+    meta = run(tagger, text)
+    assert meta["license"] == "GPL-2.0-or-later" and not meta.get("license_conflict")
+
+
+def test_gfdl_without_invariant_sections_is_the_no_invariants_variant(tagger):
+    text = ("Permission is granted to copy, distribute and/or modify this document under the terms of the GNU Free "
+            "Documentation License, Version 1.3 or any later version published by the Free Software Foundation; "
+            "with no Invariant Sections, no Front-Cover Texts, and no Back-Cover Texts.")
+    assert run(tagger, text)["license"] == "GFDL-1.3-no-invariants-or-later"
+
+
+def test_exception_in_a_matched_notice_is_kept(tagger):
+    # texinfo.tex's notice, as quoted in Debian copyright files (licenses/license_notices 0121).
+    text = ("This texinfo.tex file is free software: you can redistribute it and/or\nmodify it under the terms of "
+            "the GNU General Public License as\npublished by the Free Software Foundation, either version 3 of the\n"
+            "License, or (at your option) any later version.\n\nThis texinfo.tex file is distributed in the hope "
+            "that it will be\nuseful, but WITHOUT ANY WARRANTY; without even the implied warranty\nof MERCHANTABILITY "
+            "or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU\nGeneral Public License for more details.\n\nYou "
+            "should have received a copy of the GNU General Public License\nalong with this program.  If not, see "
+            "<http://www.gnu.org/licenses/>.\n\nAs a special exception, when this file is read by TeX when "
+            "processing\na Texinfo source document, you may use the result without\nrestriction.  (This has been "
+            "our intent since Texinfo was invented.)\n")
+    assert run(tagger, text)["license"] == "GPL-3.0-or-later WITH Texinfo-exception"
 
 
 def test_html_markup_kinds_and_where_they_sit():

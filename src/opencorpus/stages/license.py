@@ -6,7 +6,8 @@ copyright file or PKG-INFO of the document's text tree applied to its path (inli
 stage options by recipe resolution, so this stage reads no storage); REUSE `LICENSES/<id>.txt`
 paths; license texts and notices
 matched against ScanCode's LicenseDB; pointers to Debian's common-licenses; license markup of raw
-HTML. The source's declared license is the fallback, marked "declared"; nothing -> NOASSERTION.
+HTML; GNU grants read as a sentence, in several languages. The source's declared license is the
+fallback, marked "declared"; nothing -> NOASSERTION.
 
 Runs on the raw text, before PII redaction; the evidence's matched text is redacted later
 together with the document text.
@@ -21,6 +22,7 @@ from typing import Any, Iterator
 from opencorpus.document import Document, Removed
 from opencorpus.stages.licenses.combine import combine, offers_choice
 from opencorpus.stages.licenses.dep5 import Stanza, evidence_for_path, parse_dep5
+from opencorpus.stages.licenses.gnu import find_grants, gnu_id
 from opencorpus.stages.licenses.html import find_markup
 from opencorpus.stages.licenses.matcher import license_index
 from opencorpus.stages.licenses.normalize import NOASSERTION, parse_spdx
@@ -104,7 +106,17 @@ class LicenseTagger:
         evidence += [dict(e) for e in self.package.get(doc.source, [])]
         if is_html:
             evidence += find_markup(raw)
-        evidence += [m.evidence(text) for m in license_index().match(text)]
+        grants = find_grants(text)
+        matches = license_index().match(text)
+        # A matched GNU notice over the words of a GNU grant is a near-identical notice: the grant's
+        # own words say which family, version and "or later". A full license text (whose "How to
+        # apply" appendix holds a sample grant), an exception ("... WITH Texinfo-exception") or a
+        # choice of licenses says more than the grant sentence, so there the match stands.
+        wider = [m for m in matches if not gnu_id(m.reference.expression) or m.reference.name.endswith(".LICENSE")]
+        grants = [g for g in grants if not any(m.start < g[1] and g[0] < m.end for m in wider)]
+        evidence += [m.evidence(text) for m in matches
+                     if m in wider or not any(m.start < b and a < m.end for a, b, _ in grants)]
+        evidence += [e for *_, e in grants]
         evidence += find_references(text)
         expression, conflict = combine(evidence, choice=offers_choice(text))
         declared = self.declared.get(doc.source)

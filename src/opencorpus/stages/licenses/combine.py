@@ -15,13 +15,18 @@ from typing import Any
 
 from license_expression import ExpressionError
 
+from opencorpus.stages.licenses.gnu import gnu_id
 from opencorpus.stages.licenses.normalize import NOASSERTION, equivalent, join, licensing
 
 RANK = {"spdx-identifier": 0, "reuse-licenses-dir": 1, "dep5": 1, "python-metadata": 1,
-        "license-text": 2, "license-statement": 2, "html-rel-license": 2, "html-meta-license": 2,
+        "license-text": 2, "license-statement": 2, "license-grant": 2, "html-rel-license": 2, "html-meta-license": 2,
         "json-ld-license": 2, "html-license-url": 3, "license-reference": 3}
+# "two licenses" in the languages of translated legal notices (Danish "de to licenser", Romanian
+# "celor două licențe", ...): a notice offering two licenses offers a choice.
 _CHOICE = re.compile(r"(?i)\bdual[- ]licen[cs]ed\b|\btwo licen[cs]es\b|\bone of the above[- ]listed licen[cs]es\b|"
-                     r"\bat your (option|choice),? (under )?(either|one of)\b")
+                     r"\bat your (option|choice),? (under )?(either|one of)\b|\bto\s+(?:\w+\s+)?licenser\b|"
+                     r"\b(?:två|deux|zwei|dos|due|duas|twee|dou[ăa]|dwóch|dvou)\s+(?:\w+\s+)?"
+                     r"(?:licenserna|licences|Lizenzen|licencias|licenze|licen[çc]as|licenties|licen[țţt]e|licencji|licencí)\b")
 
 
 def offers_choice(text: str) -> bool:
@@ -41,6 +46,19 @@ def _covers(expression: str, finding: dict[str, Any]) -> bool:
         return False
 
 
+def _implied(e: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether finding `e` adds nothing to `other`: a pointer ("GPL-2" file) that `other` covers
+    ("GPL-2.0-or-later"), a GNU grant that is one side of a matched dual-license notice ("GPL-2.0-only"
+    in "GPL-2.0-only OR BSD-2-Clause"), or "GPL-1.0-or-later" (LicenseDB's reading of an unversioned
+    "GNU General Public License" mention) next to a later version of the same family."""
+    if other["expression"] == e["expression"]:
+        return False
+    if e["method"] in ("license-reference", "license-grant") and _covers(other["expression"], e):
+        return True
+    mine, theirs = gnu_id(e["expression"]), gnu_id(other["expression"])
+    return bool(mine and theirs and mine[2] and mine[0] == theirs[0] and theirs[1] > mine[1])
+
+
 def combine(evidence: list[dict[str, Any]], choice: bool = False) -> tuple[str, bool]:
     """(expression or NOASSERTION, whether some finding conflicts); conflicting evidence is marked."""
     usable = [e for e in evidence if "expression" in e and e.get("scope", "page") == "page"]
@@ -55,7 +73,8 @@ def combine(evidence: list[dict[str, Any]], choice: bool = False) -> tuple[str, 
         return max(RANK.get(e["method"], 4), 3) if page_level and body else RANK.get(e["method"], 4)
 
     best = min(rank(e) for e in usable)
-    top = [e["expression"] for e in usable if rank(e) == best]
+    first = [e for e in usable if rank(e) == best]
+    top = [e["expression"] for e in first if not any(_implied(e, f) for f in first)]
     expression = join(top, "OR" if choice else "AND")
     conflict = False
     for e in usable:

@@ -9,6 +9,11 @@ and a score that rewards matched 3-grams and penalises missing ones, so that a G
 version" notice beats the bare "version 2" notice it contains, and a full BSD-3-Clause text beats
 the BSD-2-Clause text it contains. Candidates come from an inverted index on each reference's
 rarest 3-grams, so a lookup touches a few hundred references, not all of them.
+
+Near-identical references differ in the few words that matter: a reference naming a license
+version ("version 2") or a GNU family ("Lesser General Public License") that the text does not
+name is not a match however many other words agree; among references that match equally well,
+the SPDX-listed license with the most LicenseDB rules (the widely used one) wins.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ class Reference:
     expression: str  # SPDX
     pointer: bool  # a LicenseDB "reference" rule: names or points to a license, does not state it
     grams: np.ndarray  # sorted unique 3-grams
+    names: frozenset[str]  # license versions and GNU families the reference names (see `_names`)
+    implied: frozenset[str]  # the GNU version of its label when its words name none ("v2.1")
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,32 @@ def _tokens(text: str) -> tuple[list[str], list[int]]:
         words.append(m.group(0))
         starts.append(m.start())
     return words, starts
+
+
+_GNU_FAMILY = {"lesser": "LGPL", "library": "LGPL", "affero": "AGPL"}
+
+
+_VERSION = re.compile(r"(?<![a-z0-9])version[^a-z0-9]+([0-9]+)(?:[^a-z0-9]+([0-9])(?![a-z0-9]))?")
+_GNU_NAME = re.compile(r"(?<![a-z0-9])general[^a-z0-9]+public[^a-z0-9]+licen[cs]e")
+_LAST_WORD = re.compile(r"([a-z0-9]+)[^a-z0-9]*$")
+
+
+def _names(lower: str) -> frozenset[str]:
+    """Versions ("version 2.1" -> "v2.1") and GNU families ("lesser general public license" -> "LGPL")
+    named in a lower-cased text: the words that tell near-identical notices apart."""
+    out = {"v" + ".".join(p for p in m.groups() if p).removesuffix(".0") for m in _VERSION.finditer(lower)}
+    for m in _GNU_NAME.finditer(lower):
+        before = _LAST_WORD.search(lower, max(0, m.start() - 20), m.start())
+        out.add(_GNU_FAMILY.get(before.group(1) if before else "", "GPL"))
+    return frozenset(out)
+
+
+def _implied_version(expression: str, names: frozenset[str]) -> frozenset[str]:
+    # LicenseDB labels an unversioned "GNU Lesser General Public License" mention with one version;
+    # that guess must not override a version the text itself names.
+    if any(n.startswith("v") for n in names) or not names:
+        return frozenset()
+    return frozenset("v" + v.removesuffix(".0") for v in re.findall(r"\b(?:A|L)?GPL-(\d\.\d)", expression))
 
 
 def _grams(ids: np.ndarray) -> np.ndarray:
@@ -115,6 +148,12 @@ def _read_references() -> list[tuple[str, str, bool, str]]:
             if not key or any(licensedb().get(k, {}).get("category") in _NOT_A_LICENSE for k in re.findall(r"[\w.+-]+", key)):
                 continue
             expression = scancode_to_spdx(key)
+            # A few GNU notices granting "any later version" are labelled with the "-only" id;
+            # matched, they would contradict the very words they match. (Full texts are exempt:
+            # their "How to apply" appendix shows a sample grant.)
+            if folder == "rules" and expression and "-only" in expression \
+                    and re.search(r"(?i)any\s+later\s+version", body):
+                continue
             if expression:
                 out.append((entry.name, expression, fields.get("is_license_reference") == "yes", body))
     return out
@@ -130,10 +169,14 @@ class LicenseIndex:
         if len(self.vocabulary) >= 1 << 21:
             raise ValueError("LicenseDB vocabulary too large for 21-bit word ids")
         self.references: list[Reference] = []
-        for (name, expression, pointer, _), words in zip(references, texts):
+        for (name, expression, pointer, body), words in zip(references, texts):
             grams = np.unique(_grams(np.fromiter(map(self.vocabulary.__getitem__, words), dtype=np.int64)))
+            names = _names(body.lower())
             if len(grams) >= MIN_MATCHED:
-                self.references.append(Reference(name, expression, pointer, grams))
+                self.references.append(Reference(name, expression, pointer, grams, names,
+                                                 _implied_version(expression, names)))
+        # How widely an id is used, for ties between equally good matches: LicenseDB's rule count.
+        self.popularity = Counter(r.expression for r in self.references)
         # Document frequency of every 3-gram, then each reference's rarest ones (ties: smallest gram).
         flat = np.concatenate([r.grams for r in self.references])
         _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
@@ -155,6 +198,7 @@ class LicenseIndex:
             return []
         hits = Counter(i for g in grams.tolist() for i in self.postings.get(g, ()))
         scored = []
+        named: frozenset[str] | None = None
         for i, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]:
             ref = self.references[i]
             pos = np.minimum(np.searchsorted(grams, ref.grams), len(grams) - 1)
@@ -163,9 +207,15 @@ class LicenseIndex:
             coverage = matched / len(ref.grams)
             if matched < MIN_MATCHED or coverage < MIN_COVERAGE:
                 continue
+            if ref.names or ref.implied:  # read the text's names only when a candidate needs them
+                named = named if named is not None else _names(text[:MAX_SCAN_CHARS].lower())
+                versions = {n for n in named if n.startswith("v")}
+                if not ref.names <= named or (versions and ref.implied and not ref.implied & versions):
+                    continue
             found = first[pos[present]]
             score = matched - MISSING_PENALTY * (len(ref.grams) - matched)
-            scored.append((score, coverage, ref.name, ref, int(found.min()), int(found.max())))
+            rank = ("LicenseRef-" in ref.expression, -self.popularity[ref.expression], ref.name)
+            scored.append((score, coverage, rank, ref, int(found.min()), int(found.max())))
         scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
         taken: list[Match] = []
         spans: list[tuple[int, int]] = []
