@@ -164,7 +164,7 @@ def test_engine_uses_the_configured_model_and_only_ner(redactor):
     assert nlp_engine.models == [{"lang_code": "en", "model_name": MODEL}]
     nlp = nlp_engine.get_nlp("en")
     assert f"{nlp.meta['lang']}_{nlp.meta['name']}" == MODEL
-    assert nlp.pipe_names == ["ner", "opencorpus_lowercase_lemma"]
+    assert nlp.pipe_names == ["ner"]
 
 
 def test_redactors_with_the_same_model_share_one_engine(redactor):

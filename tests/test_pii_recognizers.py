@@ -68,7 +68,8 @@ def test_public_addresses_go_and_private_ones_follow_the_preset(redactor):
 
 
 def test_ner_runs_on_prose_but_not_on_minified_code(redactor):
-    sentence = "Yesterday Margaret Hamilton reviewed the flight software."
+    # A name that is also two English words: only NER finds it, not the first-name list.
+    sentence = "Yesterday Grace Hopper reviewed the flight software."
     assert "<PERSON>" in redactor.redact(sentence, kind="text")[0]
     minified = sentence + ";" + "var a=1;" * 200  # one very long line
     assert redactor.redact(minified, kind="code")[0] == minified
@@ -131,3 +132,26 @@ def test_hostile_text_finishes_and_quotes_nothing(redactor, caplog):
     out, counts = redactor.redact(hostile + "\nmail jane@example.org", kind="code")
     assert out.endswith("mail <EMAIL_ADDRESS>") and counts["EMAIL_ADDRESS"] == 1
     assert "jane@example.org" not in caplog.text
+
+
+@pytest.mark.parametrize("text, number", [
+    ("Leave it with the concierge, (212) 555-0143.", "(212) 555-0143"),
+    ("New number from Monday: +44 20 7946 0958.", "+44 20 7946 0958"),
+    ("Bookings go to 020 7946 0958 now.", "020 7946 0958"),
+    ("Messages for the lab: 06-12345678-Office", "06-12345678"),
+    # Escaped line breaks (JSON, code strings) still put "Phone" next to the number.
+    ('{"card": "Phone:\\n555 0143"}', "555 0143"),
+])
+def test_phone_numbers_written_as_such_go_without_a_phone_word(redactor, text, number):
+    out, counts = redactor.redact(text)
+    assert number not in out and counts.get("PHONE_NUMBER") == 1
+
+
+@pytest.mark.parametrize("text", [
+    "The city has 3 400 000 inhabitants.",  # thousands
+    "Ranges 555-0143 and 5401-512 are reserved.",  # two short groups, no phone word
+    "Build 1700000000000 of 9.0.0829.",
+    "Country code +999 123 4567 is not assigned, nor +0 12 3456 789.",  # and does not fail the document
+])
+def test_numbers_that_are_not_written_like_phone_numbers_stay(redactor, text):
+    assert redactor.redact(text) == (text, {})

@@ -42,12 +42,14 @@ STAGE = "pii"
 PRESET = FILTERS_DIR / "pii" / "default.yaml"
 # Cut points for long texts, best first: paragraph break, line break, space.
 _CUTS = ("\n\n", "\n", " ")
-_LOWERCASE_LEMMA = "opencorpus_lowercase_lemma"
 # A name never contains these; spaCy's small model tags e.g. "Bug#55402" or "20:32:53" as PERSON.
 _NOT_IN_A_NAME = re.compile(r"[\d#@:/\\_=<>{}\[\]()|*;$%&+~^`\"]")
 # ...and "Fri" in a changelog's "Fri, 24 Apr 2015" line, or the first word of a licence header.
 _NOT_NAMES = frozenset("Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday "
                        "Licensed License Copyright Permission Redistribution".split())
+# Escaped line breaks and tabs, as in JSON or code strings (see _unescape_breaks).
+_ESCAPED_BREAK = re.compile(r"\\[nrt](?![a-z])")
+_UNESCAPED = {"\\n": "\n", "\\r": "\r", "\\t": "\t"}
 # What follows a dotted number that is a version: more digits, a Debian or semver suffix.
 _VERSION_TAIL = re.compile(r"\.\d|[+~]\w|-\d+(?!\.?\d)")
 
@@ -249,11 +251,10 @@ class PiiRedactor:
             indexes = [i for i, wanted in enumerate(ner) if wanted == with_ner]
             # `disable` is per call: the shared pipeline is never changed, so threads may share it.
             disable = [] if with_ner or not nlp.has_pipe("ner") else ["ner"]
-            docs = nlp.pipe((pieces[i] for i in indexes), disable=disable)
-            for i, doc in zip(indexes, docs):
-                # Presidio's own conversion, as in SpacyNlpEngine.process_batch (which has no `disable`).
-                artifacts[i] = nlp_engine._doc_to_nlp_artifact(doc, self.settings.language)
-                _tighten_names(artifacts[i])
+            texts = [_unescape_breaks(pieces[i]) for i in indexes]
+            for i, text, doc in zip(indexes, texts, nlp.pipe(texts, disable=disable)):
+                artifacts[i] = _artifacts(nlp_engine, doc, self.settings.language)
+                _tighten_names(artifacts[i], text)
         return artifacts
 
     def _redact_chunk(self, chunk: str, artifacts: NlpArtifacts) -> tuple[str, Counter[str]]:
@@ -333,8 +334,19 @@ def _ip_kind(value: str) -> str | None:
     return None
 
 
-def _tighten_names(artifacts: NlpArtifacts) -> None:
-    """Tighten or drop spaCy's PERSON spans before Presidio reads them.
+def _unescape_breaks(text: str) -> str:
+    """The text with escaped line breaks and tabs ("Phone:\\nJane", JSON and code strings)
+    turned into real ones, as spaCy needs them to split tokens and sentences there.
+
+    Each two-character escape becomes two characters (a space and the break), so every offset
+    in the spaCy doc is still an offset in the text Presidio's recognizers read. An escape
+    followed by a lower-case letter is left alone: it is as likely TeX ("\\newline", "\\textbf").
+    """
+    return _ESCAPED_BREAK.sub(lambda m: " " + _UNESCAPED[m.group()], text) if "\\" in text else text
+
+
+def _tighten_names(artifacts: NlpArtifacts, text: str) -> None:
+    """Tighten or drop spaCy's PERSON spans (of a doc of `text`) before Presidio reads them.
 
     Done on the NER output, not on Presidio's results: there a rejected span such as
     "gregor herrmann <jane@x.org" would already have absorbed, as a duplicate, the exact name
@@ -343,7 +355,8 @@ def _tighten_names(artifacts: NlpArtifacts) -> None:
     kept = []
     for span, score in zip(artifacts.entities, artifacts.scores):
         if span.label_ == "PERSON":
-            bounds = _name_bounds(span.doc.text, span.start_char, span.end_char)
+            # `text`, not span.doc.text, which spaCy rebuilds from the tokens at every call.
+            bounds = _name_bounds(text, span.start_char, span.end_char)
             span = bounds and span.doc.char_span(*bounds, label="PERSON", alignment_mode="contract")
             if not span:
                 continue
@@ -398,8 +411,8 @@ def _build_engines(settings: PiiSettings) -> Engines:
     from presidio_anonymizer import AnonymizerEngine
     from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
 
-    from opencorpus.stages.pii_recognizers import (CandidatePhoneRecognizer, name_recognizers, number_recognizers,
-                                                   secret_recognizers)
+    from opencorpus.stages.pii_recognizers import (FirstNameRecognizer, first_names, name_recognizers,
+                                                   number_recognizers, secret_recognizers)
 
     for logger in ("presidio-analyzer", "presidio-anonymizer"):
         logging.getLogger(logger).addFilter(_WITHHOLD_ARGUMENTS)
@@ -421,10 +434,12 @@ def _build_engines(settings: PiiSettings) -> Engines:
         registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
     finally:
         analyzer_log.setLevel(level)
-    registry.remove_recognizer("PhoneRecognizer")
-    registry.add_recognizer(CandidatePhoneRecognizer(supported_language=language))
+    registry.remove_recognizer("PhoneRecognizer")  # number_recognizers has a stricter one
     for recognizer in name_recognizers(language) + number_recognizers(language) + secret_recognizers(language):
         registry.add_recognizer(recognizer)
+    if "PERSON" in settings.entities:
+        registry.add_recognizer(FirstNameRecognizer(first_names(), _english_words(nlp_engine.get_nlp(language)),
+                                                    supported_language=language))
     # Context words count as whole words ("lic" is not in "public"), before a value or just
     # after it ("650-752-7354 mobile").
     enhancer = LemmaContextAwareEnhancer(context_prefix_count=5, context_suffix_count=2,
@@ -468,29 +483,43 @@ def _configure_ner(nlp_engine: Any, settings: PiiSettings) -> bool:
     return bool(wanted)
 
 
+def _english_words(nlp: Language) -> frozenset[str]:
+    """Lower-case English words, which the first-name recognizer takes for a name ("Will",
+    "Grace", "The") only after a greeting: the model's stop words, _NOT_NAMES, and the WordNet
+    index its lemmatizer ships (a model without one gives only the first two)."""
+    words = {word.lower() for word in nlp.Defaults.stop_words | _NOT_NAMES}
+    lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None) if "lemmatizer" in nlp.component_names else None
+    if lookups is not None and lookups.has_table("lemma_index"):
+        index = lookups.get_table("lemma_index")
+        words.update(word.lower() for pos in index.keys() for word in index[pos])
+    return frozenset(words)
+
+
 def _slim_pipeline(nlp: Language, needs_ner: bool) -> None:
-    """Run only what Presidio reads: the entities (if any wanted type needs NER) and lemmas.
+    """Run only what Presidio reads: the entities, if any wanted type needs NER.
 
     The lemmas only serve Presidio's context words ("phone", "card", "ssn"), which it matches
-    as substrings of the lowercased lemmas: the lowercased word matches them as well, and
-    skipping the tagger, parser and lemmatizer saves about 40% of the time. NER keeps the
-    embedding layer it listens to, if it shares one (transformer pipelines do).
+    as substrings of the lowercased lemmas: the lowercased word matches them as well (see
+    _artifacts), and skipping the tagger, parser and lemmatizer saves about 40% of the time.
+    NER keeps the embedding layer it listens to, if it shares one (transformer pipelines do).
     """
-    from spacy.language import Language
-
     keep = {"ner"} if needs_ner else set()
     keep |= {name for name in nlp.pipe_names
              if keep & set(getattr(nlp.get_pipe(name), "listening_components", ()))}
-    if not Language.has_factory(_LOWERCASE_LEMMA):
-        Language.component(_LOWERCASE_LEMMA, func=_lowercase_lemmas)
-    nlp.add_pipe(_LOWERCASE_LEMMA, last=True)
-    nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in keep or name == _LOWERCASE_LEMMA])
+    nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in keep])
 
 
-def _lowercase_lemmas(doc: Doc) -> Doc:
-    for token in doc:
-        token.lemma_ = token.lower_
-    return doc
+def _artifacts(nlp_engine: Any, doc: Doc, language: str) -> NlpArtifacts:
+    """Presidio's NlpArtifacts for a doc, as SpacyNlpEngine._doc_to_nlp_artifact makes them but
+    with the lowercased words as lemmas, read from arrays: no Python object per token."""
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    strings = doc.vocab.strings
+    entities, scores = nlp_engine._get_updated_entities(nlp_engine._get_entities(doc),
+                                                        nlp_engine._get_scores_for_entities(doc))
+    return NlpArtifacts(entities=entities, tokens=doc, tokens_indices=doc.to_array("IDX").tolist(),
+                        lemmas=[strings[h] for h in doc.to_array("LOWER").tolist()], nlp_engine=nlp_engine,
+                        language=language, scores=scores)
 
 
 class _WithholdArguments(logging.Filter):
