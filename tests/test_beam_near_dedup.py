@@ -10,7 +10,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from opencorpus.beam.near_dedup import ConnectedComponents, NearDedup, NotConvergedError
+from opencorpus.beam.near_dedup import GATHER_LIMIT, ConnectedComponents, NearDedup, NotConvergedError
 from opencorpus.stages.near_dedup import components, near_duplicates
 from test_near_dedup import doc, options, real_docs, truth_clusters
 
@@ -29,13 +29,14 @@ def run(build, inputs, tmp_path) -> list:
     return [pickle.load(open(tmp_path / f"out{i}.pkl", "rb")) for i in range(len(outputs))]
 
 
-def dedup(docs, tmp_path, **overrides):
-    survivors, removed = run(lambda pc: pc | NearDedup(options(**overrides)), docs, tmp_path)
+def dedup(docs, tmp_path, gather_limit=GATHER_LIMIT, **overrides):
+    survivors, removed = run(lambda pc: pc | NearDedup(options(**overrides), gather_limit), docs, tmp_path)
     return sorted(survivors, key=lambda d: d.id), sorted(removed, key=lambda r: r.id)
 
 
-def test_beam_clusters_equal_the_single_process_union_find_on_real_data(tmp_path):
-    survivors, removed = dedup(real_docs(), tmp_path)
+@pytest.mark.parametrize("gather_limit", [0, GATHER_LIMIT], ids=["star-rounds", "gathered"])
+def test_beam_clusters_equal_the_single_process_union_find_on_real_data(tmp_path, gather_limit):
+    survivors, removed = dedup(real_docs(), tmp_path, gather_limit)
     expected_survivors, expected_removed = near_duplicates(real_docs(), options())
     assert [r.to_record() for r in removed] == [r.to_record() for r in expected_removed]
     assert [d.to_dolma() for d in survivors] == sorted((d.to_dolma() for d in expected_survivors), key=lambda d: d["id"])
@@ -49,22 +50,33 @@ def test_beam_clusters_equal_the_single_process_union_find_on_real_data(tmp_path
         assert r.details["survivor_sha256"] == kept[r.details["duplicate_of"]].metadata["sha256"]
 
 
-def test_large_and_small_star_rounds_give_union_find_components(tmp_path):
+def random_graph() -> list[tuple[str, str]]:
     rng = random.Random(7)
     nodes = [f"n{i:04d}" for i in range(400)]
     rng.shuffle(nodes)  # long paths whose labels are not in path order: the hard case for star rounds
     edges = [(max(a, b), min(a, b)) for a, b in zip(nodes, nodes[1:]) if rng.random() < 0.9]
-    edges += [(max(a, b), min(a, b)) for a, b in (rng.sample(nodes, 2) for _ in range(60))]
-    (roots,) = run(lambda pc: (pc | ConnectedComponents(rounds=12),), edges, tmp_path)
+    return edges + [(max(a, b), min(a, b)) for a, b in (rng.sample(nodes, 2) for _ in range(60))]
+
+
+def test_large_and_small_star_rounds_give_union_find_components(tmp_path):
+    edges = random_graph()
+    (roots,) = run(lambda pc: (pc | ConnectedComponents(rounds=12, gather_limit=0),), edges, tmp_path)
     expected = components(edges)
     assert dict(roots) == expected and set(roots) == set(expected.items())  # one root per node
+
+
+def test_small_inputs_take_the_union_find_shortcut_with_the_same_roots(tmp_path):
+    edges = random_graph()
+    # one round could never connect these paths: only the gathered union-find can give the right roots
+    (roots,) = run(lambda pc: (pc | ConnectedComponents(rounds=1, gather_limit=len(edges)),), edges, tmp_path)
+    assert sorted(roots) == sorted(components(edges).items())  # each node exactly once
 
 
 def test_unconverged_components_fail_with_a_clear_message(tmp_path):
     path = [(f"n{i + 1:03d}", f"n{i:03d}") for i in range(64)]
     with pytest.raises(Exception, match=r"did not converge in 1 rounds \(\d+ edges changed in the last round\); "
                                         r"raise stages.near_dedup.rounds") as info:
-        run(lambda pc: (pc | ConnectedComponents(rounds=1),), path, tmp_path)
+        run(lambda pc: (pc | ConnectedComponents(rounds=1, gather_limit=0),), path, tmp_path)
     assert isinstance(info.value, NotConvergedError) or "NotConvergedError" in str(info.value)
 
 

@@ -4,7 +4,10 @@ Nothing is gathered on one machine: buckets are GroupByKeys on (band, band hash)
 becomes a star of edges, and clusters come from alternating large-star / small-star rounds
 (Kiveris et al. 2014, "Connected Components in MapReduce and Beyond"). A Beam graph cannot
 loop, so `rounds` rounds are unrolled and the edges the last round changed are counted: if
-any, the run fails rather than return clusters that are not connected components.
+any, the run fails rather than return clusters that are not connected components. Only when
+there are few candidate edges (GATHER_LIMIT) does one worker's union-find, which gives the same
+roots, replace the rounds. Texts stay out of the LSH and edge stages: those ship node keys,
+band hashes and, for the exact check, each candidate's sorted uint64 shingle hashes.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import apache_beam as beam
 import numpy as np
 
 from opencorpus.stages.near_dedup import (
-    MinHashParams, Member, add_duplicates, band_keys, doc_node, jaccard, node_key, resolve_cluster, shingle_hashes,
-    signature, star_edges,
+    MinHashParams, Member, add_duplicates, band_keys, components, doc_node, jaccard, node_key, resolve_cluster,
+    shingle_hashes, signature, star_edges,
 )
 
 REMOVED = "removed"
@@ -37,14 +40,40 @@ def _sketch(doc, params: MinHashParams):
     yield node, (hashes.tobytes(), band_keys(signature(hashes, params), params))
 
 
+def _roles(edge):
+    spoke, centre = edge
+    yield spoke, centre
+    yield centre, None  # None marks a star centre
+
+
+class _Roles(beam.CombineFn):
+    """A node's part in the candidate stars: the centres it hangs from, and None if it is a centre.
+
+    Near copies collide in many bands, so most candidate edges repeat: combining (which runners
+    start before the shuffle) ships each node's roles once instead of once per band.
+    """
+
+    def create_accumulator(self) -> set:
+        return set()
+
+    def add_input(self, roles: set, role) -> set:
+        roles.add(role)
+        return roles
+
+    def merge_accumulators(self, accumulators) -> set:
+        return set().union(*accumulators)
+
+    def extract_output(self, roles: set) -> set:
+        return roles
+
+
 def _to_centres(group):
     """A node's hashes go to each star centre it hangs from, and to itself when it is a centre."""
     node, joined = group
-    hashes = next(iter(joined["hashes"]))
-    for centre in set(joined["spoke_of"]):  # one edge may come from several bands
-        yield centre, (node, hashes)
-    if joined["centre"]:
-        yield node, (None, hashes)
+    for roles in joined["roles"]:  # one element, or none for a node on no candidate edge
+        hashes = next(iter(joined["hashes"]))
+        for centre in roles:
+            yield (node, (None, hashes)) if centre is None else (centre, (node, hashes))
 
 
 def _verified(group, threshold: float):
@@ -67,8 +96,8 @@ class VerifyEdges(beam.PTransform):
         self.hashes, self.threshold = hashes, threshold
 
     def expand(self, edges):
-        centres = edges | "Centres" >> beam.Map(lambda e: (e[1], None))
-        return ({"spoke_of": edges, "centre": centres, "hashes": self.hashes} | "Join" >> beam.CoGroupByKey()
+        roles = edges | "Roles" >> beam.FlatMap(_roles) | "CombineRoles" >> beam.CombinePerKey(_Roles())
+        return ({"roles": roles, "hashes": self.hashes} | "Join" >> beam.CoGroupByKey()
                 | "ToCentres" >> beam.FlatMap(_to_centres)
                 | "ByCentre" >> beam.GroupByKey()
                 | "Jaccard" >> beam.FlatMap(_verified, self.threshold))
@@ -116,14 +145,34 @@ def _assign(edge, changed: int, rounds: int):
     yield root, root
 
 
-class ConnectedComponents(beam.PTransform):
-    """Undirected edges (larger, smaller) -> (node, smallest node of its component), repeats possible."""
+# Up to this many candidate edges (a few hundred MB of node keys on one worker), one union-find
+# is quicker than 2 x rounds shuffles; the issue allows it for small inputs: it gives the same roots.
+GATHER_LIMIT = 1_000_000
 
-    def __init__(self, rounds: int):
+
+def _union_find(group):
+    _, edges = group
+    yield from components(edges).items()
+
+
+class ConnectedComponents(beam.PTransform):
+    """Undirected edges (larger, smaller) -> (node, smallest node of its component), repeats possible.
+
+    At most `gather_limit` edges go to one worker's union-find; more go through the unrolled star
+    rounds (which then see no edges when the input is small, and vice versa).
+    """
+
+    def __init__(self, rounds: int, gather_limit: int = GATHER_LIMIT):
         super().__init__()
-        self.rounds = rounds
+        self.rounds, self.gather_limit = rounds, gather_limit
 
     def expand(self, edges):
+        count = beam.pvalue.AsSingleton(edges | "Count" >> beam.combiners.Count.Globally())
+        limit = self.gather_limit
+        gathered = (edges | "Small" >> beam.Filter(lambda _, n: n <= limit, count)
+                    | "One" >> beam.Map(lambda e: (None, e)) | "Gather" >> beam.GroupByKey()
+                    | "UnionFind" >> beam.FlatMap(_union_find))
+        edges = edges | "Large" >> beam.Filter(lambda _, n: n > limit, count)
         for i in range(self.rounds):  # rounds >= 1 (the recipe checks)
             before = edges
             large = (edges | f"Undirected{i}" >> beam.FlatMap(_both_ways) | f"LargeGroup{i}" >> beam.GroupByKey()
@@ -134,7 +183,8 @@ class ConnectedComponents(beam.PTransform):
                    | "CompareLast" >> beam.CoGroupByKey() | "Changed" >> beam.FlatMap(_changed)
                    | "CountChanged" >> beam.CombineGlobally(sum))
         # A root is paired with itself once per spoke: consumers read one (see _cluster_members).
-        return edges | "Assign" >> beam.FlatMap(_assign, beam.pvalue.AsSingleton(changed), self.rounds)
+        rounds = edges | "Assign" >> beam.FlatMap(_assign, beam.pvalue.AsSingleton(changed), self.rounds)
+        return (gathered, rounds) | "Roots" >> beam.Flatten()
 
 
 def _cluster_members(group):
@@ -145,19 +195,21 @@ def _cluster_members(group):
 
 
 def _resolve(group, rule: str):
+    """A cluster -> verdicts (survivor node, its entries) and (removed node, None), and the removed records."""
     _, members = group
     survivor, entries, removed = resolve_cluster(members, rule)
     yield survivor, entries
     for r in removed:
+        yield node_key(r.sha256, r.id), None
         yield beam.pvalue.TaggedOutput(REMOVED, r)
 
 
 def _keep_docs(group):
     """Removed documents are dropped; survivors get their entries appended; the rest pass unchanged."""
     _, joined = group
-    if joined["drop"]:
+    if any(entries is None for entries in joined["verdict"]):
         return
-    entries = [e for batch in joined["entries"] for e in batch]
+    entries = [e for batch in joined["verdict"] for e in batch]
     for doc in joined["doc"]:
         yield add_duplicates(doc, entries)
 
@@ -165,13 +217,12 @@ def _keep_docs(group):
 class NearDedup(beam.PTransform):
     """documents -> (survivors, removed near-duplicates), from resolved `stages.near_dedup` options."""
 
-    def __init__(self, options: dict[str, Any]):
+    def __init__(self, options: dict[str, Any], gather_limit: int = GATHER_LIMIT):
         super().__init__()
-        self.options = options
+        self.options, self.gather_limit = options, gather_limit
         self.params = MinHashParams.from_options(options)
 
     def expand(self, docs):
-        keyed = docs | "ByNode" >> beam.Map(lambda d: (doc_node(d), d))
         sketches = docs | "Sketch" >> beam.FlatMap(_sketch, self.params).with_outputs(_MEMBER, main="sketch")
         edges = (sketches.sketch
                  | "BandKeys" >> beam.FlatMap(lambda s: ((key, s[0]) for key in s[1][1]))
@@ -181,12 +232,15 @@ class NearDedup(beam.PTransform):
         if self.options["verify"]:
             hashes = sketches.sketch | "Hashes" >> beam.Map(lambda s: (s[0], s[1][0]))
             edges = edges | "Verify" >> VerifyEdges(hashes, self.params.threshold)
-        roots = edges | "Components" >> ConnectedComponents(self.options["rounds"])
+        roots = edges | "Components" >> ConnectedComponents(self.options["rounds"], self.gather_limit)
         decisions = ({"root": roots, "member": sketches[_MEMBER]} | "JoinMembers" >> beam.CoGroupByKey()
                      | "ClusterMembers" >> beam.FlatMap(_cluster_members)
                      | "Clusters" >> beam.GroupByKey()
-                     | "Survivor" >> beam.FlatMap(_resolve, self.options["survivor"]).with_outputs(REMOVED, main="keep"))
-        drop = decisions[REMOVED] | "DropKeys" >> beam.Map(lambda r: (node_key(r.sha256, r.id), None))
-        survivors = ({"doc": keyed, "entries": decisions.keep, "drop": drop} | "JoinDocs" >> beam.CoGroupByKey()
+                     | "Survivor" >> beam.FlatMap(_resolve, self.options["survivor"])
+                     .with_outputs(REMOVED, main="verdicts"))
+        # A join, not a side input: a verdict map per worker would grow with the corpus (and a
+        # multimap's per-key lookups cost more than this shuffle on the in-process runner).
+        keyed = docs | "ByNode" >> beam.Map(lambda d: (doc_node(d), d))
+        survivors = ({"doc": keyed, "verdict": decisions.verdicts} | "JoinDocs" >> beam.CoGroupByKey()
                      | "Apply" >> beam.FlatMap(_keep_docs))
         return survivors, decisions[REMOVED]

@@ -114,16 +114,24 @@ def signature(hashes: np.ndarray, params: MinHashParams) -> np.ndarray:
         raise ValueError("a MinHash signature needs at least one shingle")
     a, b = _permutations(params.seed, params.num_perm)
     sig = np.full(params.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
+    x = np.empty((min(_CHUNK, hashes.size), params.num_perm), dtype=np.uint64)  # reused: no allocation per block
+    y = np.empty_like(x)
     with np.errstate(over="ignore"):  # the wrap-around is part of the hash family
         for start in range(0, hashes.size, _CHUNK):
-            x = hashes[start:start + _CHUNK].reshape(-1, 1) * a
-            x += b
-            # x mod (2^61 - 1) without a division: fold the top bits, then subtract P where needed
+            block = hashes[start:start + _CHUNK].reshape(-1, 1)
+            xs, ys = x[:block.shape[0]], y[:block.shape[0]]
+            np.multiply(block, a, out=xs)
+            xs += b
+            # x mod (2^61 - 1) without a division: fold the top bits (y <= P + 7) ...
+            np.bitwise_and(xs, _MERSENNE, out=ys)
+            xs >>= np.uint64(61)
+            ys += xs
+            # ... then subtract P where y >= P, which is rare enough that one max() usually skips it
             # (for y < P, y - P wraps above y, so the minimum keeps y).
-            y = x & _MERSENNE
-            y += x >> np.uint64(61)
-            np.minimum(y, y - _MERSENNE, out=y)
-            np.minimum(sig, y.min(axis=0), out=sig)
+            if ys.max() >= _MERSENNE:
+                np.subtract(ys, _MERSENNE, out=xs)
+                np.minimum(ys, xs, out=ys)
+            np.minimum(sig, ys.min(axis=0), out=sig)
     return sig
 
 
