@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -15,6 +16,11 @@ log = logging.getLogger(__name__)
 REMOVED = "removed"
 DEAD_LETTER = "dead_letter"
 PROGRESS_EVERY = 5000
+# A Beam SDK harness runs bundles on several threads of one process, but the libraries the
+# stages share per process are not thread-safe (spaCy's vocabulary, behind Presidio and
+# datatrove's word tokenizer, fails with KeyError/AssertionError under concurrent calls). One
+# stage call at a time per process; parallelism comes from processes (one worker per core).
+_STAGE_CALLS = threading.Lock()
 
 
 class StageDoFn(beam.DoFn):
@@ -29,7 +35,8 @@ class StageDoFn(beam.DoFn):
         self.seen = 0
 
     def setup(self) -> None:
-        self.stage.setup()
+        with _STAGE_CALLS:
+            self.stage.setup()
 
     def process(self, doc: Document):
         self._count(1)
@@ -37,7 +44,8 @@ class StageDoFn(beam.DoFn):
 
     def _outcomes(self, doc: Document) -> list[Outcome]:
         try:
-            return list(self.stage.process(doc))
+            with _STAGE_CALLS:
+                return list(self.stage.process(doc))
         except Exception as e:  # one bad document must not stop the run
             return [_dead_letter(self.stage.name, doc, e)]
 
@@ -53,7 +61,8 @@ class BatchStageDoFn(StageDoFn):
     def process(self, batch: list[Document]):
         self._count(len(batch))
         try:
-            outcomes = self.stage.process_batch(batch)
+            with _STAGE_CALLS:
+                outcomes = self.stage.process_batch(batch)
         except Exception:  # one bad document must not stop the run: find it
             outcomes = [outcome for doc in batch for outcome in self._outcomes(doc)]
         yield from map(_tagged, outcomes)
