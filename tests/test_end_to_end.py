@@ -14,7 +14,6 @@ from opencorpus.cli import main
 from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.formats.tokens import read_token_shard
-from opencorpus.snapshot.verify import verify
 from opencorpus.stages.tokenize import TokenEncoder
 
 DATA = Path(__file__).parent / "data" / "demo"

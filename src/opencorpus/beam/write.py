@@ -144,8 +144,7 @@ class WriteDocumentParts(beam.PTransform):
         return (
             docs
             | "Parts" >> GroupIntoParts(self.shards, key=lambda d: d.id)
-            | "Write" >> (beam.ParDo(write, side) if side is not None else beam.ParDo(write, None)).with_outputs(
-                TOKEN_PARTS, LOCATED, main="facts")
+            | "Write" >> beam.ParDo(write, side).with_outputs(TOKEN_PARTS, LOCATED, main="facts")
         )
 
 

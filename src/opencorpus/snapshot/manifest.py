@@ -8,7 +8,6 @@ inputs records byte-identical manifest bytes and a mirrored snapshot still verif
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.metadata
 import json
 import posixpath
