@@ -24,7 +24,7 @@ SOURCE_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet", "text", "warc", "
 # Stage keys in pipeline order; each maps option -> default. A stage is on unless `false`.
 STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
     # policy: filters/licenses/<name>.yaml (inlined; `actions` override single categories); trees: filled
-    # on resolution with the DEP-5/REUSE/PKG-INFO files of text trees (see _license_trees).
+    # on resolution with the DEP-5/REUSE/PKG-INFO files and installed distributions of text trees (see _license_trees).
     "license": {"policy": "default", "trees": {}},
     # keep: null keeps every language, else a list of language codes (py3langid's ISO 639-1).
     "language": {"keep": None},
@@ -43,7 +43,10 @@ LICENSE_CATEGORIES = ("public-domain", "permissive", "weak-copyleft", "copyleft"
                       "no-derivatives", "proprietary", "unknown")
 LICENSE_ACTIONS = ("keep", "flag", "drop")
 # Looked for at the root of a `text` tree when the source names no license_file.
-TREE_LICENSE_FILES = ("debian/copyright", ".reuse/dep5", "PKG-INFO")
+TREE_LICENSE_FILES = ("debian/copyright", ".reuse/dep5", "REUSE.toml", "PKG-INFO")
+# Installed distributions at the root of a text tree (site-packages): metadata, then file lists by preference.
+DISTRIBUTION_FILES = {".dist-info": ("METADATA", ("RECORD",)),
+                      ".egg-info": ("PKG-INFO", ("installed-files.txt", "SOURCES.txt"))}
 TOKENIZER_KEYS = ("path", "vocab", "merges", "train", "eos", "bos", "formats", "order")
 TRAIN_DEFAULTS = {"vocab_size": 32000, "min_frequency": 2, "sample_size": 10000, "special_tokens": []}
 DEFAULT_EOS = "<|endoftext|>"
@@ -76,7 +79,7 @@ class SourceSpec:
     created_field: str | None = None
     url_field: str | None = None
     base_url: str | None = None  # html sources: a page's URL is base_url + its relative path
-    license_file: str | None = None  # DEP-5 copyright file or PKG-INFO, relative to the source root
+    license_file: str | None = None  # DEP-5 copyright file, REUSE.toml or PKG-INFO, relative to the source root
     # Larger documents go to the dead letters at ingest instead of stalling later stages.
     max_document_bytes: int = 16_000_000
 
@@ -267,16 +270,51 @@ def _license_trees(stages: dict[str, dict[str, Any] | None], sources: list[Sourc
                     raise RecipeError(f"{where}: sources[{i}].license_file: no file {url}")
                 continue
             text = storage.read_bytes(url).decode("utf-8", errors="replace")
-            kind = "python-metadata" if name.rsplit("/", 1)[-1] in ("PKG-INFO", "METADATA") else "dep5"
+            base = name.rsplit("/", 1)[-1]
+            kind = "python-metadata" if base in ("PKG-INFO", "METADATA") else "reuse-toml" if base == "REUSE.toml" else "dep5"
             if kind == "dep5" and not re.match(r"(?i)format:\s*\S*(copyright-format|dep5|dep-5)", text.lstrip()):
                 if source.license_file:
                     raise RecipeError(f"{where}: sources[{i}].license_file: {url} is not a machine-readable "
                                       "(DEP-5) copyright file: it has no 'Format:' header")
                 continue
+            if kind == "reuse-toml":
+                _check_reuse_toml(text, name, f"{where}: sources[{i}] ({root})")
             found.append({"file": name, "kind": kind, "text": text})
+        if not source.license_file:
+            found += _distributions(root)
         if found:
             trees[source.name] = found
     return {**stages, "license": {**options, "trees": trees}}
+
+
+def _check_reuse_toml(text: str, name: str, where: str) -> None:
+    # The stage's own parser, so a bad REUSE.toml stops the recipe here rather than every worker mid-run.
+    from opencorpus.stages.licenses.reuse_toml import ReuseTomlError, parse_reuse_toml
+
+    try:
+        parse_reuse_toml(text, name)
+    except ReuseTomlError as e:
+        raise RecipeError(f"{where}: {e}") from None
+
+
+def _distributions(root: str) -> list[dict[str, Any]]:
+    """The metadata and file list of each distribution installed at the tree's root (one listing of
+    the root, one of each `*.dist-info`/`*.egg-info` folder: cheap on big trees), sorted by folder."""
+    found = []
+    for folder in storage.list_dir(root):
+        suffix = next((s for s in DISTRIBUTION_FILES if folder.endswith(s)), None)
+        if suffix is None:
+            continue
+        metadata, lists = DISTRIBUTION_FILES[suffix]
+        names = set(storage.list_dir(storage.join(root, folder)))
+        listing = next((n for n in lists if n in names), None)
+        if metadata not in names or listing is None:
+            continue
+        text, record = (storage.read_bytes(storage.join(root, folder, n)).decode("utf-8", errors="replace")
+                        for n in (metadata, listing))
+        found.append({"file": f"{folder}/{metadata}", "kind": "python-distribution", "text": text,
+                      "record": {"file": f"{folder}/{listing}", "text": record}})
+    return found
 
 
 def _language(options: dict[str, Any], where: str) -> dict[str, Any]:

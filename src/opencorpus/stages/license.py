@@ -2,8 +2,9 @@
 with the evidence; then the recipe's license policy (keep, flag or drop by category).
 
 Findings (pure modules under stages/licenses/): SPDX-License-Identifier lines; the DEP-5/REUSE
-copyright file or PKG-INFO of the document's text tree applied to its path (inlined into the
-stage options by recipe resolution, so this stage reads no storage); REUSE `LICENSES/<id>.txt`
+copyright file (`.reuse/dep5`, `REUSE.toml`) or PKG-INFO of the document's text tree applied to its
+path, and in a site-packages tree the METADATA of the distribution whose RECORD lists the path
+(inlined into the stage options by recipe resolution, so this stage reads no storage); REUSE `LICENSES/<id>.txt`
 paths; license texts and notices
 matched against ScanCode's LicenseDB; pointers to Debian's common-licenses; license markup of raw
 HTML; GNU grants read as a sentence, in several languages. The source's declared license is the
@@ -17,19 +18,22 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Iterator
+from functools import partial
+from typing import Any, Callable, Iterator
 
 from opencorpus.document import Document, Removed
 from opencorpus.stages.licenses.combine import combine, offers_choice
-from opencorpus.stages.licenses.dep5 import Stanza, evidence_for_path, parse_dep5
+from opencorpus.stages.licenses.dep5 import evidence_for_path, parse_dep5
 from opencorpus.stages.licenses.gnu import find_grants, gnu_id
 from opencorpus.stages.licenses.html import find_markup
 from opencorpus.stages.licenses.matcher import license_index
 from opencorpus.stages.licenses.normalize import NOASSERTION, parse_spdx
 from opencorpus.stages.licenses.policy import LicensePolicy
-from opencorpus.stages.licenses.pymeta import metadata_evidence
+from opencorpus.stages.licenses.pymeta import distribution_files, metadata_evidence
 from opencorpus.stages.licenses.references import find_references
 from opencorpus.stages.licenses.reuse import licenses_dir_evidence
+from opencorpus.stages.licenses.reuse_toml import evidence_for_path as reuse_toml_evidence
+from opencorpus.stages.licenses.reuse_toml import parse_reuse_toml
 
 __all__ = ["NOASSERTION", "LicenseTagger", "find_spdx_identifiers"]
 log = logging.getLogger(__name__)
@@ -79,12 +83,23 @@ class LicenseTagger:
     def setup(self) -> None:
         license_index()  # built once per worker process
         self.policy = LicensePolicy(self.options) if "actions" in self.options else None
-        self.dep5: dict[str, list[tuple[str, list[Stanza]]]] = {}
+        # Per source: what its copyright files say about a path, and what applies to every file.
+        self.by_path: dict[str, list[Callable[[str], dict[str, Any] | None]]] = {}
         self.package: dict[str, list[dict[str, Any]]] = {}
+        self.distributions: dict[str, dict[str, dict[str, Any]]] = {}  # source -> path -> evidence
         for source, files in (self.options.get("trees") or {}).items():
             for f in files:
                 if f["kind"] == "dep5":
-                    self.dep5.setdefault(source, []).append((f["file"], parse_dep5(f["text"], f["file"])))
+                    rule = partial(evidence_for_path, parse_dep5(f["text"], f["file"]), name=f["file"])
+                    self.by_path.setdefault(source, []).append(rule)
+                elif f["kind"] == "reuse-toml":
+                    rule = partial(reuse_toml_evidence, parse_reuse_toml(f["text"], f["file"]), name=f["file"])
+                    self.by_path.setdefault(source, []).append(rule)
+                elif f["kind"] == "python-distribution":
+                    found = metadata_evidence(f["text"], f["file"])
+                    paths = self.distributions.setdefault(source, {})
+                    for path in sorted(distribution_files(f["record"]["text"], f["record"]["file"])) if found else []:
+                        paths.setdefault(path, found)
                 else:
                     found = metadata_evidence(f["text"], f["file"])
                     self.package.setdefault(source, []).extend([found] if found else [])
@@ -100,9 +115,11 @@ class LicenseTagger:
         if path:
             found = licenses_dir_evidence(path)
             evidence += [found] if found else []
-            for name, stanzas in self.dep5.get(doc.source, []):
-                found = evidence_for_path(stanzas, path, name)
+            for rule in self.by_path.get(doc.source, []):
+                found = rule(path)
                 evidence += [found] if found else []
+            found = self.distributions.get(doc.source, {}).get(path)
+            evidence += [dict(found)] if found else []
         evidence += [dict(e) for e in self.package.get(doc.source, [])]
         if is_html:
             evidence += find_markup(raw)

@@ -1,4 +1,5 @@
 """License detection parts, one job per module (the stage itself is opencorpus.stages.license):
 normalize (names -> SPDX), matcher (LicenseDB texts and notices), references (common-licenses
-pointers), dep5 (Debian/REUSE copyright files by path), pymeta (PKG-INFO), html (page markup),
+pointers), dep5 (Debian/REUSE copyright files by path), reuse_toml (REUSE.toml by path and precedence),
+pymeta (PKG-INFO, dist-info METADATA and RECORD), html (page markup),
 combine (one expression, conflicts), policy (categories and actions)."""

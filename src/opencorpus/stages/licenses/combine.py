@@ -1,6 +1,7 @@
 """Several findings -> one expression, with disagreements flagged rather than hidden.
 
-Findings rank by how directly they speak for this document: an SPDX tag in the file, then the
+Findings rank by how directly they speak for this document: an SPDX tag in the file (below a
+REUSE.toml "override" table), then the
 tree's machine-readable declaration for its path (DEP-5/REUSE, package metadata), then license
 texts, notices and page markup, then pointers to license files. The best-ranked findings give the
 expression (several of them: all apply, AND — or OR when the text offers a choice, "dual
@@ -18,9 +19,12 @@ from license_expression import ExpressionError
 from opencorpus.stages.licenses.gnu import gnu_id
 from opencorpus.stages.licenses.normalize import NOASSERTION, equivalent, join, licensing
 
-RANK = {"spdx-identifier": 0, "reuse-licenses-dir": 1, "dep5": 1, "python-metadata": 1,
+RANK = {"spdx-identifier": 0, "reuse-licenses-dir": 1, "dep5": 1, "reuse-toml": 1, "python-metadata": 1,
         "license-text": 2, "license-statement": 2, "license-grant": 2, "html-rel-license": 2, "html-meta-license": 2,
-        "json-ld-license": 2, "html-license-url": 3, "license-reference": 3}
+        "json-ld-license": 2, "html-license-url": 3, "license-reference": 3, "license-path": 4}
+# A REUSE.toml table's `precedence`: "aggregate" applies together with the file's SPDX tags (same
+# rank), "override" beats them; "closest" (the default) is a fallback like a DEP-5 stanza.
+_PRECEDENCE_RANK = {"aggregate": 0, "override": -1}
 # "two licenses" in the languages of translated legal notices (Danish "de to licenser", Romanian
 # "celor două licențe", ...): a notice offering two licenses offers a choice.
 _CHOICE = re.compile(r"(?i)\bdual[- ]licen[cs]ed\b|\btwo licen[cs]es\b|\bone of the above[- ]listed licen[cs]es\b|"
@@ -70,7 +74,8 @@ def combine(evidence: list[dict[str, Any]], choice: bool = False) -> tuple[str, 
 
     def rank(e: dict[str, Any]) -> int:
         body = e["where"] == "body" or e["method"] in ("license-text", "license-reference")
-        return max(RANK.get(e["method"], 4), 3) if page_level and body else RANK.get(e["method"], 4)
+        base = _PRECEDENCE_RANK.get(e.get("precedence", ""), RANK.get(e["method"], 4))
+        return max(base, 3) if page_level and body else base
 
     best = min(rank(e) for e in usable)
     first = [e for e in usable if rank(e) == best]

@@ -63,14 +63,21 @@ def _spdx_ids() -> dict[str, str]:
     return out
 
 
-def parse_spdx(expression: str) -> tuple[str | None, str | None]:
-    """(normalized SPDX expression, None) or (None, why it is not valid)."""
+_LICENSE_REF = re.compile(r"LicenseRef-[A-Za-z0-9.-]+")
+
+
+def parse_spdx(expression: str, refs: bool = False) -> tuple[str | None, str | None]:
+    """(normalized SPDX expression, None) or (None, why it is not valid). With `refs`, SPDX's own
+    `LicenseRef-<idstring>` ids (which REUSE declarations use for licenses off the list) are valid."""
     try:
         info = licensing().validate(expression)
     except ExpressionError as e:
         return None, str(e)
     except AttributeError:  # license-expression 30.4 fails this way on some malformed strings
         return None, "malformed license expression"  # the text is not echoed: it may hold anything
+    if refs and info.invalid_symbols and all(_LICENSE_REF.fullmatch(s) for s in info.invalid_symbols) \
+            and all(e.startswith("Unknown license key") for e in info.errors):
+        return str(licensing().parse(expression, validate=False).render()), None
     if info.errors:
         return None, "; ".join(info.errors)
     return info.normalized_expression, None

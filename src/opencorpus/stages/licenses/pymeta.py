@@ -2,10 +2,16 @@
 
 Core metadata 2.4's `License-Expression` is SPDX already; otherwise the `License ::` trove
 classifiers, whose names are matched to SPDX ids; the free-text `License:` field last.
+
+In a site-packages tree each distribution's files are the ones its installation record lists:
+`*.dist-info/RECORD` (CSV rows `path,hash,size`, paths relative to site-packages) or, for
+`*.egg-info`, `installed-files.txt` (paths relative to the egg-info folder) or `SOURCES.txt`.
 """
 
 from __future__ import annotations
 
+import csv
+import posixpath
 from email.parser import HeaderParser
 from typing import Any
 
@@ -50,3 +56,21 @@ def metadata_evidence(text: str, name: str) -> dict[str, Any] | None:
 def _evidence(name: str, matched: str, expression: str, confidence: float) -> dict[str, Any]:
     return {"method": "python-metadata", "where": name, "matched": matched, "confidence": confidence,
             "expression": expression}
+
+
+def distribution_files(text: str, name: str) -> frozenset[str]:
+    """The tree paths an installation record lists (`name`: its path under the tree root); entries
+    outside the tree (`../../../bin/tool` scripts, absolute paths) are not files of the tree."""
+    folder = posixpath.dirname(name)
+    if posixpath.basename(name) == "RECORD":
+        base, entries = posixpath.dirname(folder), [row[0] for row in csv.reader(text.splitlines()) if row]
+    elif posixpath.basename(name) == "installed-files.txt":
+        base, entries = folder, text.splitlines()
+    else:  # SOURCES.txt: paths in the source tree, which a flat layout installs as they are
+        base, entries = posixpath.dirname(folder), text.splitlines()
+    out = set()
+    for entry in (e.strip() for e in entries):
+        path = posixpath.normpath(posixpath.join(base, entry)) if entry else ""
+        if path and path != "." and not path.startswith(("../", "/")) and path != "..":
+            out.add(path)
+    return frozenset(out)
