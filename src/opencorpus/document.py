@@ -19,8 +19,11 @@ def canonical_text(text: str) -> str:
     """The text as hashed: one leading BOM dropped, newlines unified, NFC, ASCII-stripped."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", text).strip(_ASCII_WHITESPACE)
+    if "\r" in text:  # one scan; most texts have no CR
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii():  # ASCII is NFC already, and isascii() is far quicker than normalize's check
+        text = unicodedata.normalize("NFC", text)
+    return text.strip(_ASCII_WHITESPACE)
 
 
 def canonical_hash(text: str | bytes) -> str:
@@ -30,7 +33,12 @@ def canonical_hash(text: str | bytes) -> str:
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="strict")
-    return hashlib.sha256(canonical_text(text).encode("utf-8")).hexdigest()
+    return digest_of_canonical(canonical_text(text))
+
+
+def digest_of_canonical(text: str) -> str:
+    """canonical_hash of a text that is canonical_text's output already (spares a second pass)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -24,6 +24,7 @@ from opencorpus.stages.near_dedup import (
 
 REMOVED = "removed"
 _MEMBER = "member"
+_HASHES = "hashes"
 
 
 class NotConvergedError(RuntimeError):
@@ -31,13 +32,16 @@ class NotConvergedError(RuntimeError):
 
 
 def _sketch(doc, params: MinHashParams):
+    """A document's LSH band keys (main output), its shingle hashes and its Member (tagged)."""
     hashes = shingle_hashes(doc.text, params.ngram)
     if hashes.size == 0:  # empty or word-less text: nothing to compare, never a near-duplicate
         return
     node = doc_node(doc)
     yield beam.pvalue.TaggedOutput(_MEMBER, (node, Member.of(doc)))
     # bytes, not the array: Beam encodes bytes natively, an ndarray only through pickle
-    yield node, (hashes.tobytes(), band_keys(signature(hashes, params), params))
+    yield beam.pvalue.TaggedOutput(_HASHES, (node, hashes.tobytes()))
+    for key in band_keys(signature(hashes, params), params):
+        yield key, node
 
 
 def _roles(edge):
@@ -223,15 +227,13 @@ class NearDedup(beam.PTransform):
         self.params = MinHashParams.from_options(options)
 
     def expand(self, docs):
-        sketches = docs | "Sketch" >> beam.FlatMap(_sketch, self.params).with_outputs(_MEMBER, main="sketch")
-        edges = (sketches.sketch
-                 | "BandKeys" >> beam.FlatMap(lambda s: ((key, s[0]) for key in s[1][1]))
+        sketches = docs | "Sketch" >> beam.FlatMap(_sketch, self.params).with_outputs(_MEMBER, _HASHES, main="bands")
+        edges = (sketches.bands
                  | "Buckets" >> beam.GroupByKey()
                  | "Stars" >> beam.FlatMap(lambda bucket: star_edges(bucket[1])))
         # An edge found by several bands repeats: VerifyEdges and the star rounds read sets.
         if self.options["verify"]:
-            hashes = sketches.sketch | "Hashes" >> beam.Map(lambda s: (s[0], s[1][0]))
-            edges = edges | "Verify" >> VerifyEdges(hashes, self.params.threshold)
+            edges = edges | "Verify" >> VerifyEdges(sketches[_HASHES], self.params.threshold)
         roots = edges | "Components" >> ConnectedComponents(self.options["rounds"], self.gather_limit)
         decisions = ({"root": roots, "member": sketches[_MEMBER]} | "JoinMembers" >> beam.CoGroupByKey()
                      | "ClusterMembers" >> beam.FlatMap(_cluster_members)

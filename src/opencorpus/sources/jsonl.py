@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Iterator
+
+import orjson
 
 from opencorpus import storage
 from opencorpus.document import DeadLetter, Document
@@ -30,10 +31,12 @@ def _record(spec: SourceSpec, line: bytes, location: str, line_no: int, date: st
     if len(line) > spec.max_document_bytes:
         return dead_letter(spec, location, "too-large", f"line of {len(line)} bytes exceeds max_document_bytes={spec.max_document_bytes}")
     try:
-        record = json.loads(line.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        return dead_letter(spec, location, "invalid-utf8", f"invalid UTF-8 at byte {e.start}")
-    except json.JSONDecodeError as e:
+        record = orjson.loads(line)  # several times json's speed; also rejects invalid UTF-8
+    except orjson.JSONDecodeError as e:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return dead_letter(spec, location, "invalid-utf8", f"invalid UTF-8 at byte {bad.start}")
         return dead_letter(spec, location, "malformed-json", f"malformed JSON: {e.msg} at column {e.colno}")
     if not isinstance(record, dict):
         return dead_letter(spec, location, "malformed-json", f"expected a JSON object, got {type(record).__name__}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opencorpus import storage
-from opencorpus.document import DeadLetter, Document, canonical_hash, canonical_text
+from opencorpus.document import DeadLetter, Document, canonical_text, digest_of_canonical
 from opencorpus.recipe import SourceSpec
 
 STAGE = "ingest"
@@ -45,7 +45,7 @@ def make_document(spec: SourceSpec, date: str, local_id: str, text: Any, locatio
         return _too_large(spec, location, local_id, size)
     try:
         text = canonical_text(text)
-        sha256 = canonical_hash(text)
+        sha256 = digest_of_canonical(text)
     except UnicodeEncodeError:  # lone surrogates from a JSON "\ud800" escape
         return dead_letter(spec, location, "invalid-unicode", "text is not valid Unicode (lone surrogate)", local_id)
     metadata: dict[str, Any] = {"sha256": sha256}

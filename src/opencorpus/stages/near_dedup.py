@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
+import numba
 import numpy as np
 import xxhash
 
@@ -26,11 +27,9 @@ STAGE = "near_dedup"
 REASON = "near-duplicate"
 SURVIVOR_RULES = ("smallest-hash", "most-permissive-license")
 WORD_RE = re.compile(r"\w+")
-_MERSENNE = np.uint64((1 << 61) - 1)
+_PRIME = (1 << 61) - 1  # Mersenne
+_MERSENNE = np.uint64(_PRIME)
 _POLY = np.uint64(0x9E3779B97F4A7C15)  # odd: the shingle polynomial's base
-# Shingles are permuted in blocks so a 10 MB document never needs a (shingles x num_perm) matrix;
-# small blocks also stay in the CPU cache.
-_CHUNK = 512
 # A stand-in permissiveness order of common SPDX ids until license categories exist (issue 4):
 # lower is more permissive; anything unknown (or NOASSERTION) ranks last.
 _LICENSE_RANK = {
@@ -66,7 +65,9 @@ class MinHashParams:
 
 
 def words(text: str) -> list[str]:
-    return WORD_RE.findall(unicodedata.normalize("NFC", text).lower())
+    if not text.isascii():  # ASCII is NFC already
+        text = unicodedata.normalize("NFC", text)
+    return WORD_RE.findall(text.lower())
 
 
 def shingle_hashes(text: str, ngram: int = 5) -> np.ndarray:
@@ -113,25 +114,26 @@ def signature(hashes: np.ndarray, params: MinHashParams) -> np.ndarray:
     if hashes.size == 0:
         raise ValueError("a MinHash signature needs at least one shingle")
     a, b = _permutations(params.seed, params.num_perm)
-    sig = np.full(params.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
-    x = np.empty((min(_CHUNK, hashes.size), params.num_perm), dtype=np.uint64)  # reused: no allocation per block
-    y = np.empty_like(x)
-    with np.errstate(over="ignore"):  # the wrap-around is part of the hash family
-        for start in range(0, hashes.size, _CHUNK):
-            block = hashes[start:start + _CHUNK].reshape(-1, 1)
-            xs, ys = x[:block.shape[0]], y[:block.shape[0]]
-            np.multiply(block, a, out=xs)
-            xs += b
-            # x mod (2^61 - 1) without a division: fold the top bits (y <= P + 7) ...
-            np.bitwise_and(xs, _MERSENNE, out=ys)
-            xs >>= np.uint64(61)
-            ys += xs
-            # ... then subtract P where y >= P, which is rare enough that one max() usually skips it
-            # (for y < P, y - P wraps above y, so the minimum keeps y).
-            if ys.max() >= _MERSENNE:
-                np.subtract(ys, _MERSENNE, out=xs)
-                np.minimum(ys, xs, out=ys)
-            np.minimum(sig, ys.min(axis=0), out=sig)
+    return _min_permuted(np.ascontiguousarray(hashes, dtype=np.uint64), a.ravel(), b.ravel())
+
+
+# Compiled: numpy needs seven passes over a (shingles x permutations) block for this (multiply,
+# add, fold, check, min); one loop is ~10x faster and gives the same values. cache=True keeps
+# the compiled code beside the module, so a worker process compiles it once, not per run.
+@numba.njit(cache=True, nogil=True)
+def _min_permuted(hashes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    prime = np.uint64(_PRIME)
+    top = np.uint64(61)
+    sig = np.full(a.shape[0], np.uint64(0xFFFFFFFFFFFFFFFF))
+    for i in range(hashes.shape[0]):
+        h = hashes[i]
+        for j in range(a.shape[0]):
+            x = h * a[j] + b[j]  # wraps modulo 2^64: part of the hash family
+            y = (x & prime) + (x >> top)  # x mod (2^61 - 1) without a division: y <= P + 7 ...
+            if y >= prime:  # ... so at most one subtraction
+                y -= prime
+            if y < sig[j]:
+                sig[j] = y
     return sig
 
 
