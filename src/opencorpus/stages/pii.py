@@ -17,8 +17,9 @@ import tempfile
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
+import regex
 import yaml
 
 from opencorpus.document import DeadLetter, Document, canonical_hash
@@ -49,6 +50,8 @@ _NOT_NAMES = frozenset("Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thu
                        "Licensed License Copyright Permission Redistribution".split())
 # Escaped line breaks and tabs, as in JSON or code strings (see _unescape_breaks).
 _ESCAPED_BREAK = re.compile(r"\\[nrt](?![a-z])")
+# A capitalised word or a letter of a script without case: where a kept name can start.
+_NAME_LINE = regex.compile(r"\p{Lu}\p{Ll}|\p{Lo}")
 _UNESCAPED = {"\\n": "\n", "\\r": "\r", "\\t": "\t"}
 # What follows a dotted number that is a version: more digits, a Debian or semver suffix.
 _VERSION_TAIL = re.compile(r"\.\d|[+~]\w|-\d+(?!\.?\d)")
@@ -242,19 +245,27 @@ class PiiRedactor:
         return kind != "code" or len(piece) <= self.settings.minified_line_chars * (piece.count("\n") + 1)
 
     def _nlp_artifacts(self, pieces: list[str], ner: list[bool]) -> list[NlpArtifacts]:
-        """Presidio's NlpArtifacts for each piece, in order, from two batched spaCy passes: one
-        with NER, one without (tokens still serve the context words)."""
+        """Presidio's NlpArtifacts for each piece, in order: every piece tokenized (the tokens serve
+        the context words), then NER in one batch over the lines of the wanted pieces where a name
+        could be (see _name_runs), its entities set on the pieces' docs."""
+        from spacy.tokens import Span
+
         nlp_engine = self.engines.analyzer.nlp_engine
         nlp = nlp_engine.get_nlp(self.settings.language)
-        artifacts: list[NlpArtifacts | None] = [None] * len(pieces)
-        for with_ner in (True, False):
-            indexes = [i for i, wanted in enumerate(ner) if wanted == with_ner]
-            # `disable` is per call: the shared pipeline is never changed, so threads may share it.
-            disable = [] if with_ner or not nlp.has_pipe("ner") else ["ner"]
-            texts = [_unescape_breaks(pieces[i]) for i in indexes]
-            for i, text, doc in zip(indexes, texts, nlp.pipe(texts, disable=disable)):
-                artifacts[i] = _artifacts(nlp_engine, doc, self.settings.language)
-                _tighten_names(artifacts[i], text)
+        texts = [_unescape_breaks(piece) for piece in pieces]
+        docs = list(nlp.tokenizer.pipe(texts))
+        runs = [(i, run) for i, wanted in enumerate(ner) if wanted and nlp.pipeline
+                for run in _name_runs(docs[i], texts[i])]
+        entities: dict[int, list[Span]] = {}
+        subdocs = (docs[i][start:end].as_doc() for i, (start, end) in runs)
+        for (i, (offset, _)), sub in zip(runs, _run_pipeline(nlp, subdocs)):
+            entities.setdefault(i, []).extend(
+                Span(docs[i], e.start + offset, e.end + offset, label=e.label) for e in sub.ents)
+        artifacts = []
+        for i, doc in enumerate(docs):
+            doc.ents = entities.get(i, [])
+            artifacts.append(_artifacts(nlp_engine, doc, self.settings.language))
+            _tighten_names(artifacts[-1], texts[i])
         return artifacts
 
     def _redact_chunk(self, chunk: str, artifacts: NlpArtifacts) -> tuple[str, Counter[str]]:
@@ -343,6 +354,35 @@ def _unescape_breaks(text: str) -> str:
     followed by a lower-case letter is left alone: it is as likely TeX ("\\newline", "\\textbf").
     """
     return _ESCAPED_BREAK.sub(lambda m: " " + _UNESCAPED[m.group()], text) if "\\" in text else text
+
+
+def _name_runs(doc: Doc, text: str) -> list[tuple[int, int]]:
+    """Token ranges (start, end) of the doc's runs of lines where a name could be.
+
+    _name_bounds keeps a PERSON span only if a word of it is capitalised or of a script without
+    case, so NER over lines with neither (code, numbers, lower-case prose) finds nothing that
+    is kept; skipping them saves a quarter to a half of NER's time on changelogs and code.
+    """
+    runs: list[tuple[int, int]] = []
+    line_start = 0
+    for line in text.split("\n"):
+        line_end = line_start + len(line)
+        if _NAME_LINE.search(line):
+            span = doc.char_span(line_start, line_end, alignment_mode="expand")
+            if span is not None and len(span):
+                if runs and runs[-1][1] >= span.start - 1:  # adjacent lines (a newline token between): one run
+                    runs[-1] = (runs[-1][0], span.end)
+                else:
+                    runs.append((span.start, span.end))
+        line_start = line_end + 1
+    return runs
+
+
+def _run_pipeline(nlp: Language, docs: Iterable[Doc]) -> Iterator[Doc]:
+    """The enabled components of the pipeline (NER and what it listens to) over tokenized docs."""
+    for _, component in nlp.pipeline:
+        docs = component.pipe(docs) if hasattr(component, "pipe") else map(component, docs)
+    return iter(docs)
 
 
 def _tighten_names(artifacts: NlpArtifacts, text: str) -> None:
