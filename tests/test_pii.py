@@ -162,17 +162,21 @@ def test_no_value_reaches_a_log_line(redactor, caplog):
 CODE_THEN_PROSE = """\
 for (i = 0; i < n; i++) { total += x[i]; }
 return total;
-The loop was reviewed by Ada Lovelace in 1843.
 if (total > max) { max = total; }
+The loop was reviewed by Ada Lovelace in 1843.
 -- Grace Hopper wrote the first compiler.
+exit(0);
+x = y + 1;
 """
 
 
 def test_ner_reads_only_lines_where_a_name_can_be_and_names_land_in_place(redactor):
     nlp = redactor.engines.analyzer.nlp_engine.get_nlp("en")
     doc = nlp.tokenizer(CODE_THEN_PROSE)
-    lines = [doc[a:b].text for a, b in _name_runs(doc, CODE_THEN_PROSE)]
-    assert lines == ["The loop was reviewed by Ada Lovelace in 1843.", "-- Grace Hopper wrote the first compiler."]
+    # the two name lines and one line either side, as NER's context; not the code further away
+    assert [doc[a:b].text for a, b in _name_runs(doc, CODE_THEN_PROSE)] == [
+        "if (total > max) { max = total; }\nThe loop was reviewed by Ada Lovelace in 1843.\n"
+        "-- Grace Hopper wrote the first compiler.\nexit(0);"]
     out, counts = redactor.redact(CODE_THEN_PROSE)
     assert out == CODE_THEN_PROSE.replace("Ada Lovelace", "<PERSON>").replace("Grace Hopper", "<PERSON>")
     assert counts == {"PERSON": 2}
