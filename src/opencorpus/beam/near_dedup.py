@@ -12,10 +12,12 @@ band hashes and, for the exact check, each candidate's sorted uint64 shingle has
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
+import zstandard
 
 from opencorpus.stages.near_dedup import (
     MinHashParams, Member, add_duplicates, band_keys, components, doc_node, jaccard, node_key, resolve_cluster,
@@ -208,14 +210,22 @@ def _resolve(group, rule: str):
         yield beam.pvalue.TaggedOutput(REMOVED, r)
 
 
+def _packed(doc) -> tuple[str, bytes]:
+    """A document as the final join ships it: pickled, then zstd-compressed. Text compresses ~3x,
+    and every copy the runner makes of the documents it holds until the verdicts exist is that
+    much smaller (a third less peak memory and page faulting on the local runner, fewer shuffle
+    bytes on a distributed one)."""
+    return doc_node(doc), zstandard.ZstdCompressor(level=1).compress(pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
+
+
 def _keep_docs(group):
     """Removed documents are dropped; survivors get their entries appended; the rest pass unchanged."""
     _, joined = group
     if any(entries is None for entries in joined["verdict"]):
         return
     entries = [e for batch in joined["verdict"] for e in batch]
-    for doc in joined["doc"]:
-        yield add_duplicates(doc, entries)
+    for packed in joined["doc"]:
+        yield add_duplicates(pickle.loads(zstandard.ZstdDecompressor().decompress(packed)), entries)
 
 
 class NearDedup(beam.PTransform):
@@ -242,7 +252,7 @@ class NearDedup(beam.PTransform):
                      .with_outputs(REMOVED, main="verdicts"))
         # A join, not a side input: a verdict map per worker would grow with the corpus (and a
         # multimap's per-key lookups cost more than this shuffle on the in-process runner).
-        keyed = docs | "ByNode" >> beam.Map(lambda d: (doc_node(d), d))
+        keyed = docs | "Pack" >> beam.Map(_packed)
         survivors = ({"doc": keyed, "verdict": decisions.verdicts} | "JoinDocs" >> beam.CoGroupByKey()
                      | "Apply" >> beam.FlatMap(_keep_docs))
         return survivors, decisions[REMOVED]
