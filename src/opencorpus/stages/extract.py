@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
-from opencorpus.document import Document, Removed, canonical_hash, canonical_text
+from opencorpus.document import Document, Removed, canonical_text, digest_of_canonical
 from opencorpus.stages import Outcome
 
 # datatrove's Trafilatura extractor settings, except `deduplicate`: trafilatura's duplicate
@@ -71,7 +71,7 @@ class HtmlExtractor:
             yield Removed(id=doc.id, source=doc.source, sha256=doc.metadata["sha256"], stage=self.name,
                           reason="empty-extraction")
             return
-        metadata = {**doc.metadata, "sha256": canonical_hash(result.text)}
+        metadata = {**doc.metadata, "sha256": digest_of_canonical(result.text)}
         if result.title:
             metadata["title"] = result.title
         yield replace(doc, text=result.text, metadata=metadata)
