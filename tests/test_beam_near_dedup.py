@@ -11,6 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from opencorpus.beam.near_dedup import GATHER_LIMIT, ConnectedComponents, NearDedup, NotConvergedError
+from opencorpus.stages.dedup import Member, apply_verdicts, doc_node
 from opencorpus.stages.near_dedup import components, near_duplicates
 from test_near_dedup import doc, options, real_docs, truth_clusters
 
@@ -30,8 +31,17 @@ def run(build, inputs, tmp_path) -> list:
 
 
 def dedup(docs, tmp_path, gather_limit=GATHER_LIMIT, **overrides):
-    survivors, removed = run(lambda pc: pc | NearDedup(options(**overrides), gather_limit), docs, tmp_path)
-    return sorted(survivors, key=lambda d: d.id), sorted(removed, key=lambda r: r.id)
+    """NearDedup's verdicts applied to the documents: (survivors, removed), each by id."""
+    def build(pc):
+        members = pc | "Members" >> beam.Map(lambda d: (doc_node(d), Member.of(d)))
+        return (pc, members) | NearDedup(options(**overrides), gather_limit)
+
+    verdicts, removed = run(build, docs, tmp_path)
+    by_node: dict[str, list] = {}
+    for v in verdicts:
+        by_node.setdefault(v.node, []).append(v)
+    kept = [apply_verdicts(d, by_node.get(doc_node(d), [])) for d in docs]
+    return sorted((d for d in kept if d is not None), key=lambda d: d.id), sorted(removed, key=lambda r: r.id)
 
 
 @pytest.mark.parametrize("gather_limit", [0, GATHER_LIMIT], ids=["star-rounds", "gathered"])

@@ -1,16 +1,19 @@
 from opencorpus.document import Document
-from opencorpus.stages.dedup import resolve_exact_duplicates
+from opencorpus.stages.dedup import Member, apply_verdicts, resolve_exact_duplicates
 
 
-def doc(id_, source, license="MIT"):
-    return Document(id=id_, text="same", source=source, metadata={"sha256": "h", "license": license})
+def member(id_, source, license="MIT"):
+    return Member.of(Document(id=id_, text="same", source=source, metadata={"sha256": "h", "license": license},
+                              location=f"{source}.jsonl:1"))
 
 
 def test_smallest_id_survives_and_lists_its_copies():
-    survivor, removed = resolve_exact_duplicates([doc("b/2", "b", "GPL-2.0-only"), doc("a/9", "a"), doc("c/1", "c", "NOASSERTION")])
+    survivor, verdicts, removed = resolve_exact_duplicates(
+        [member("b/2", "b", "GPL-2.0-only"), member("a/9", "a"), member("c/1", "c", "NOASSERTION")])
     assert survivor.id == "a/9"
-    assert survivor.metadata["duplicates"] == [{"id": "b/2", "source": "b", "license": "GPL-2.0-only"},
-                                               {"id": "c/1", "source": "c", "license": "NOASSERTION"}]
+    assert survivor.duplicates == ({"id": "b/2", "source": "b", "license": "GPL-2.0-only"},
+                                   {"id": "c/1", "source": "c", "license": "NOASSERTION"})
+    assert [(v.id, v.duplicates is None) for v in verdicts] == [("a/9", False), ("b/2", True), ("c/1", True)]
     assert [(r.id, r.stage, r.reason, r.sha256, r.details) for r in removed] == [
         ("b/2", "dedup", "exact-duplicate", "h", {"duplicate_of": "a/9"}),
         ("c/1", "dedup", "exact-duplicate", "h", {"duplicate_of": "a/9"}),
@@ -18,11 +21,28 @@ def test_smallest_id_survives_and_lists_its_copies():
 
 
 def test_order_of_arrival_does_not_matter():
-    a = resolve_exact_duplicates([doc("x/1", "x"), doc("y/1", "y")])
-    b = resolve_exact_duplicates([doc("y/1", "y"), doc("x/1", "x")])
-    assert a[0].id == b[0].id == "x/1" and [r.id for r in a[1]] == [r.id for r in b[1]]
+    a = resolve_exact_duplicates([member("x/1", "x"), member("y/1", "y")])
+    b = resolve_exact_duplicates([member("y/1", "y"), member("x/1", "x")])
+    assert a == b and a[0].id == "x/1"
 
 
 def test_single_document_is_untouched():
-    survivor, removed = resolve_exact_duplicates([doc("a/1", "a")])
-    assert removed == [] and "duplicates" not in survivor.metadata
+    survivor, verdicts, removed = resolve_exact_duplicates([member("a/1", "a")])
+    assert verdicts == [] and removed == [] and survivor.duplicates == ()
+
+
+def test_two_records_with_one_id_and_text_are_two_documents():
+    twins = [Member.of(Document(id="a/1", text="same", source="a", metadata={"sha256": "h"}, location=f"a.jsonl:{n}"))
+             for n in (1, 2)]
+    survivor, verdicts, removed = resolve_exact_duplicates(twins)
+    assert survivor.node.endswith("a.jsonl:1") and len(removed) == 1
+    assert [v.node for v in verdicts if v.duplicates is None] == [twins[1].node]
+
+
+def test_verdicts_list_exact_copies_before_near_ones_and_any_removal_wins():
+    survivor, verdicts, _ = resolve_exact_duplicates([member("a/1", "a"), member("b/1", "b")])
+    near = verdicts[0].__class__(survivor.node, survivor.id, 1, ({"id": "n/1", "source": "n", "license": None},))
+    doc = Document(id="a/1", text="same", source="a", metadata={"sha256": "h"}, location="a.jsonl:1")
+    kept = apply_verdicts(doc, [near, verdicts[0]])
+    assert [e["id"] for e in kept.metadata["duplicates"]] == ["b/1", "n/1"]
+    assert apply_verdicts(doc, [verdicts[1]]) is None

@@ -12,6 +12,7 @@ import pytest
 from opencorpus import storage
 from opencorpus.cli import main
 from opencorpus.formats import layout
+from opencorpus.formats.documents import order_key, shard_of
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.formats.tokens import read_token_shard
 from opencorpus.stages.tokenize import TokenEncoder
@@ -125,10 +126,12 @@ def test_pii_is_redacted_and_counted(snapshot):
     assert not [e for e in emails if e in stats_text]
 
 
-def test_documents_are_dolma_records_sorted_by_id(snapshot):
-    for part in sorted((snapshot / "documents").iterdir()):
+def test_documents_are_dolma_records_in_their_key_range_and_order(snapshot):
+    parts = sorted((snapshot / "documents").iterdir())
+    for i, part in enumerate(parts):
         ids = [d["id"] for d in read_jsonl_zst(str(part))]
-        assert ids == sorted(ids)
+        assert ids and ids == sorted(ids, key=order_key)
+        assert {shard_of(doc_id, len(parts)) for doc_id in ids} == {i}
     doc = documents(snapshot)[0]
     assert set(doc) == {"id", "text", "source", "added", "created", "metadata"}
     assert doc["added"] == "2026-11-01"

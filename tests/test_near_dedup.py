@@ -12,8 +12,9 @@ import pytest
 
 from opencorpus.document import Document, canonical_hash
 from opencorpus.recipe import RecipeError, parse_recipe
+from opencorpus.stages.dedup import Member
 from opencorpus.stages.near_dedup import (
-    MinHashParams, Member, components, jaccard, license_rank, near_duplicates, resolve_cluster, shingle_hashes,
+    MinHashParams, components, jaccard, license_rank, near_duplicates, resolve_cluster, shingle_hashes,
     signature, star_edges,
 )
 
@@ -124,15 +125,16 @@ def member(doc_id, sha, license=None, duplicates=()):
 
 def test_survivor_rules_and_removed_records():
     members = [member("s/b", "22", "GPL-2.0-only"), member("s/a", "33", "MIT"), member("s/c", "11", None)]
-    node, entries, removed = resolve_cluster(members)
-    assert node == "11 s/c"
-    assert [e["id"] for e in entries] == ["s/a", "s/b"]
+    verdicts, removed = resolve_cluster(members)
+    assert verdicts[0].node == "11 s/c"
+    assert [e["id"] for e in verdicts[0].duplicates] == ["s/a", "s/b"]
+    assert {v.node for v in verdicts[1:]} == {"22 s/b", "33 s/a"} and all(v.duplicates is None for v in verdicts[1:])
     assert {r.id: r.details for r in removed}["s/a"] == {"cluster": "11", "survivor_sha256": "11", "duplicate_of": "s/c"}
     assert all(r.stage == "near_dedup" and r.reason == "near-duplicate" for r in removed)
-    node, _, removed = resolve_cluster(members, "most-permissive-license")
-    assert node == "33 s/a" and {r.details["cluster"] for r in removed} == {"11"}  # cluster id: smallest hash
+    verdicts, removed = resolve_cluster(members, "most-permissive-license")
+    assert verdicts[0].node == "33 s/a" and {r.details["cluster"] for r in removed} == {"11"}  # cluster id: smallest hash
     ties = [member("s/y", "55", "MIT"), member("s/x", "55", "Apache-2.0")]  # same rank, same hash: smallest id
-    assert resolve_cluster(ties, "most-permissive-license")[0] == "55 s/x"
+    assert resolve_cluster(ties, "most-permissive-license")[0][0].node == "55 s/x"
     with pytest.raises(ValueError, match="unknown survivor rule 'newest'"):
         resolve_cluster(members, "newest")
 

@@ -156,8 +156,10 @@ def _load_tokenizer(recipe: Recipe) -> str | None:
 def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_json: str | None,
                beam_args: list[str]) -> dict[str, Any]:
     """Run the pipeline into a new version folder, then build the manifest and publish."""
+    from opencorpus.beam.cputime import stage_table
     from opencorpus.beam.pipeline import Plan
     from opencorpus.beam.runner import run_plan
+    from opencorpus.beam.slices import slices_for_bytes
     from opencorpus.snapshot.manifest import build_manifest
     from opencorpus.snapshot.publish import next_version, prepare_version, publish
 
@@ -167,8 +169,13 @@ def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_jso
     t0 = time.monotonic()
     log.info("[plan]       %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
     storage.write_bytes(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
-    with _Heartbeat(t0):
-        runner = run_plan(Plan(recipe, files, version_url, tokenizer_json), beam_args)
+    scratch_url = storage.join(version_url, layout.SCRATCH)
+    slices = slices_for_bytes(sum(storage.size(f.url) for f in files))
+    try:
+        with _Heartbeat(t0):
+            runner, cpu = run_plan(Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices), beam_args)
+    finally:
+        storage.remove_tree(scratch_url)
     pipeline_seconds = time.monotonic() - t0
     stats = json.loads(storage.read_bytes(storage.join(version_url, layout.STATS)))
     for line in stage_lines(stats, recipe):
@@ -184,11 +191,12 @@ def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_jso
         "host": socket.gethostname(),
         "runner": runner,
         "beam_args": beam_args,
+        "stages_cpu": stage_table(cpu),
     }
     digest = publish(version_url, manifest, run_info)
     log.info("[publish]    %d files, manifest written last; LATEST -> %s", len(manifest["files"]), recipe.version)
     return {"version_url": version_url, "digest": digest, "manifest": manifest, "stats": stats,
-            "seconds": time.monotonic() - t0}
+            "seconds": time.monotonic() - t0, "stages_cpu": run_info["stages_cpu"]}
 
 
 def stage_lines(stats: dict[str, Any], recipe: Recipe) -> list[str]:
@@ -263,6 +271,8 @@ def print_summary(result: dict[str, Any]) -> None:
         rows.append((f"license: {len(rest)} more expressions", f"{sum(n for _, n in rest):,}"))
     if "tokens" in stats:
         rows.append(("tokens", f"{stats['tokens']['total']:,}"))
+    for row in result.get("stages_cpu", []):
+        rows.append((f"cpu {row['stage']}", f"{row['cpu_seconds']:,.1f} s ({row['share']:.0%})"))
     rows.append(("wall time", f"{seconds:.1f} s ({counts['input'] / max(seconds, 1e-9):,.1f} documents/s)"))
     rows.append(("snapshot digest", result["digest"]))
     width = max(len(k) for k, _ in rows)

@@ -109,6 +109,17 @@ def file_digest(url: str) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def read_range(url: str, offset: int, length: int) -> bytes:
+    """`length` bytes of a file from `offset` (one ranged GET on object stores)."""
+    fs, path = url_to_fs(url)
+    return bytes(fs.cat_file(path, start=offset, end=offset + length))
+
+
+def size(url: str) -> int:
+    fs, path = url_to_fs(url)
+    return int(fs.size(path))
+
+
 def list_files(root: str) -> list[str]:
     """Every file below `root`, as paths relative to it, sorted."""
     fs, path = url_to_fs(root)

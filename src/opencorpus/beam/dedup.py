@@ -1,4 +1,4 @@
-"""ExactDedup: group by canonical hash, keep one deterministic survivor per group."""
+"""ExactDedup: members grouped by canonical hash, one deterministic survivor per group."""
 
 from __future__ import annotations
 
@@ -7,24 +7,30 @@ import apache_beam as beam
 from opencorpus.stages.dedup import resolve_exact_duplicates
 
 REMOVED = "removed"
+VERDICTS = "verdicts"
 
 
 def _resolve(group):
-    _, docs = group
-    survivor, removed = resolve_exact_duplicates(docs)
-    yield survivor
+    _, members = group
+    survivor, verdicts, removed = resolve_exact_duplicates(members)
+    yield survivor.node, survivor
+    for v in verdicts:
+        yield beam.pvalue.TaggedOutput(VERDICTS, v)
     for r in removed:
         yield beam.pvalue.TaggedOutput(REMOVED, r)
 
 
 class ExactDedup(beam.PTransform):
-    """documents -> (survivors, removed copies)."""
+    """(node, Member) of every document -> ((node, Member) of survivors, verdicts, removed copies).
 
-    def expand(self, docs):
+    Only members cross the shuffle: the texts wait in scratch files (beam/spill.py).
+    """
+
+    def expand(self, members):
         results = (
-            docs
-            | "ByHash" >> beam.Map(lambda d: (d.metadata["sha256"], d))
+            members
+            | "ByHash" >> beam.MapTuple(lambda _, m: (m.sha256, m))
             | "Group" >> beam.GroupByKey()
-            | "Survivor" >> beam.FlatMap(_resolve).with_outputs(REMOVED, main="docs")
+            | "Survivor" >> beam.FlatMap(_resolve).with_outputs(VERDICTS, REMOVED, main="survivors")
         )
-        return results.docs, results[REMOVED]
+        return results.survivors, results[VERDICTS], results[REMOVED]

@@ -12,20 +12,18 @@ band hashes and, for the exact check, each candidate's sorted uint64 shingle has
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
-import zstandard
 
+from opencorpus.beam.cputime import charged_to
+from opencorpus.stages.dedup import doc_node
 from opencorpus.stages.near_dedup import (
-    MinHashParams, Member, add_duplicates, band_keys, components, doc_node, jaccard, node_key, resolve_cluster,
-    shingle_hashes, signature, star_edges,
+    MinHashParams, band_keys, components, jaccard, resolve_cluster, shingle_hashes, signature, star_edges,
 )
 
 REMOVED = "removed"
-_MEMBER = "member"
 _HASHES = "hashes"
 
 
@@ -34,16 +32,25 @@ class NotConvergedError(RuntimeError):
 
 
 def _sketch(doc, params: MinHashParams):
-    """A document's LSH band keys (main output), its shingle hashes and its Member (tagged)."""
-    hashes = shingle_hashes(doc.text, params.ngram)
-    if hashes.size == 0:  # empty or word-less text: nothing to compare, never a near-duplicate
-        return
-    node = doc_node(doc)
-    yield beam.pvalue.TaggedOutput(_MEMBER, (node, Member.of(doc)))
+    """A document's LSH band keys (main output) and its shingle hashes (tagged), by node."""
+    with charged_to("near_dedup"):
+        hashes = shingle_hashes(doc.text, params.ngram)
+        if hashes.size == 0:  # empty or word-less text: nothing to compare, never a near-duplicate
+            return
+        node = doc_node(doc)
+        keys = band_keys(signature(hashes, params), params)
     # bytes, not the array: Beam encodes bytes natively, an ndarray only through pickle
     yield beam.pvalue.TaggedOutput(_HASHES, (node, hashes.tobytes()))
-    for key in band_keys(signature(hashes, params), params):
-        yield key, node
+    yield node, keys
+
+
+def _eligible_bands(group):
+    """A node's band keys, if the node is a member (it survived exact dedup)."""
+    node, joined = group
+    if joined["member"]:
+        for keys in joined["bands"]:
+            for key in keys:
+                yield key, node
 
 
 def _roles(edge):
@@ -201,58 +208,40 @@ def _cluster_members(group):
 
 
 def _resolve(group, rule: str):
-    """A cluster -> verdicts (survivor node, its entries) and (removed node, None), and the removed records."""
+    """A cluster -> verdicts (main) and the removed records (tagged)."""
     _, members = group
-    survivor, entries, removed = resolve_cluster(members, rule)
-    yield survivor, entries
+    verdicts, removed = resolve_cluster(members, rule)
+    yield from verdicts
     for r in removed:
-        yield node_key(r.sha256, r.id), None
         yield beam.pvalue.TaggedOutput(REMOVED, r)
 
 
-def _packed(doc) -> tuple[str, bytes]:
-    """A document as the final join ships it: pickled, then zstd-compressed. Text compresses ~3x,
-    and every copy the runner makes of the documents it holds until the verdicts exist is that
-    much smaller (a third less peak memory and page faulting on the local runner, fewer shuffle
-    bytes on a distributed one)."""
-    return doc_node(doc), zstandard.ZstdCompressor(level=1).compress(pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _keep_docs(group):
-    """Removed documents are dropped; survivors get their entries appended; the rest pass unchanged."""
-    _, joined = group
-    if any(entries is None for entries in joined["verdict"]):
-        return
-    entries = [e for batch in joined["verdict"] for e in batch]
-    for packed in joined["doc"]:
-        yield add_duplicates(pickle.loads(zstandard.ZstdDecompressor().decompress(packed)), entries)
-
-
 class NearDedup(beam.PTransform):
-    """documents -> (survivors, removed near-duplicates), from resolved `stages.near_dedup` options."""
+    """(documents, (node, Member) of the documents still in) -> (verdicts, removed near-duplicates).
+
+    The documents only feed the sketches (fused with reading: they are never shuffled); the
+    members, with the copies exact dedup folded into them, are what clusters are decided on.
+    """
 
     def __init__(self, options: dict[str, Any], gather_limit: int = GATHER_LIMIT):
         super().__init__()
         self.options, self.gather_limit = options, gather_limit
         self.params = MinHashParams.from_options(options)
 
-    def expand(self, docs):
-        sketches = docs | "Sketch" >> beam.FlatMap(_sketch, self.params).with_outputs(_MEMBER, _HASHES, main="bands")
-        edges = (sketches.bands
+    def expand(self, inputs):
+        docs, members = inputs
+        sketches = docs | "Sketch" >> beam.FlatMap(_sketch, self.params).with_outputs(_HASHES, main="bands")
+        edges = ({"bands": sketches.bands, "member": members} | "JoinBands" >> beam.CoGroupByKey()
+                 | "EligibleBands" >> beam.FlatMap(_eligible_bands)
                  | "Buckets" >> beam.GroupByKey()
                  | "Stars" >> beam.FlatMap(lambda bucket: star_edges(bucket[1])))
         # An edge found by several bands repeats: VerifyEdges and the star rounds read sets.
         if self.options["verify"]:
             edges = edges | "Verify" >> VerifyEdges(sketches[_HASHES], self.params.threshold)
         roots = edges | "Components" >> ConnectedComponents(self.options["rounds"], self.gather_limit)
-        decisions = ({"root": roots, "member": sketches[_MEMBER]} | "JoinMembers" >> beam.CoGroupByKey()
+        decisions = ({"root": roots, "member": members} | "JoinMembers" >> beam.CoGroupByKey()
                      | "ClusterMembers" >> beam.FlatMap(_cluster_members)
                      | "Clusters" >> beam.GroupByKey()
                      | "Survivor" >> beam.FlatMap(_resolve, self.options["survivor"])
                      .with_outputs(REMOVED, main="verdicts"))
-        # A join, not a side input: a verdict map per worker would grow with the corpus (and a
-        # multimap's per-key lookups cost more than this shuffle on the in-process runner).
-        keyed = docs | "Pack" >> beam.Map(_packed)
-        survivors = ({"doc": keyed, "verdict": decisions.verdicts} | "JoinDocs" >> beam.CoGroupByKey()
-                     | "Apply" >> beam.FlatMap(_keep_docs))
-        return survivors, decisions[REMOVED]
+        return decisions.verdicts, decisions[REMOVED]

@@ -3,6 +3,12 @@ near dedup -> PII -> documents -> tokenizer -> tokens + training order -> remove
 
 Each step is a PTransform from this package; this module only wires them in DESIGN.md's
 stage order and gathers the removed records, dead letters and facts they produce.
+
+Text crosses no shuffle. The stages before dedup run fused with reading; then the documents
+are spilled to scratch frames by slice of the shard-key space (beam/spill.py), and only keys
+go on: dedup decides on members and yields verdicts; each slice merges its frames back,
+applies the verdicts and the stages after dedup (beam/slices.py), and each part concatenates
+its slices' pieces (beam/write.py).
 """
 
 from __future__ import annotations
@@ -13,16 +19,20 @@ from typing import Iterator
 import apache_beam as beam
 
 from opencorpus.beam.dedup import ExactDedup
-from opencorpus.beam.near_dedup import NearDedup
 from opencorpus.beam.index import WriteIndex
+from opencorpus.beam.near_dedup import NearDedup
 from opencorpus.beam.order import TrainingOrder
 from opencorpus.beam.read import ReadSources
+from opencorpus.beam.slices import ProcessSlices
+from opencorpus.beam.spill import SpillDocuments
 from opencorpus.beam.stage import ApplyStage
 from opencorpus.beam.stats import WriteStats, input_digest
-from opencorpus.beam.tokenizer import BuildTokenizer
+from opencorpus.beam.tokenizer import BuildTokenizer, SampleIds
 from opencorpus.beam.write import LOCATED, TOKEN_PARTS, ShardCount, WriteDeadLetters, WriteDocumentParts, WriteRemovedParts
 from opencorpus.recipe import Recipe
 from opencorpus.sources import SourceFile
+from opencorpus.stages import Stage
+from opencorpus.stages.dedup import Member
 from opencorpus.stages.extract import HtmlExtractor
 from opencorpus.stages.language import LanguageIdentifier
 from opencorpus.stages.license import LicenseTagger
@@ -42,6 +52,13 @@ class Plan:
     files: list[SourceFile]
     version_url: str
     tokenizer_json: str | None  # a loaded tokenizer; None when it is trained (or off)
+    scratch_url: str  # where documents wait between reading and their part; removed after the run
+    slices: int  # how many ranges of the shard-key space are processed apart (see beam/slices.py)
+
+
+def _member(doc) -> tuple[str, Member]:
+    member = Member.of(doc)
+    return member.node, member
 
 
 def _input_facts(record):
@@ -57,22 +74,45 @@ class CurateCorpus(beam.PTransform):
         self.plan = plan
 
     def expand(self, pbegin):
-        recipe, version_url = self.plan.recipe, self.plan.version_url
-        files, docs, dead = pbegin | "Ingest" >> ReadSources(recipe.sources, self.plan.files, recipe.date)
+        plan = self.plan
+        recipe, version_url = plan.recipe, plan.version_url
+        files, docs, dead = pbegin | "Ingest" >> ReadSources(recipe.sources, plan.files, recipe.date)
         inputs = files | "HashInputs" >> beam.Map(input_digest)
         removed, dead_letters = [], [dead]
         facts = [docs | "CountDocs" >> beam.FlatMap(_input_facts), dead | "CountBad" >> beam.FlatMap(_input_facts)]
 
-        for label, transform in _document_stages(recipe):
-            docs, r, *d = docs | label >> transform  # ExactDedup and NearDedup dead-letter nothing
+        for label, stage in _stages_before_dedup(recipe):
+            docs, r, d = docs | label >> ApplyStage(stage)
             removed.append(r)
-            dead_letters.extend(d)
+            dead_letters.append(d)
+
+        shards = docs | "ShardCount" >> ShardCount(recipe.output)
+        frames = docs | "Spill" >> SpillDocuments(plan.scratch_url, plan.slices)
+        members = docs | "Members" >> beam.Map(_member)
+        verdicts = []
+        if recipe.stage("dedup") is not None:
+            members, v, r = members | "ExactDedup" >> ExactDedup()
+            verdicts.append(v)
+            removed.append(r)
+        if (options := recipe.stage("near_dedup")) is not None:
+            v, r = (docs, members) | "NearDedup" >> NearDedup(options)
+            verdicts.append(v)
+            removed.append(r)
+        verdicts = _flatten(verdicts, "Verdicts", pbegin)
+
+        sample = None
+        if recipe.tokenizer is not None and plan.tokenizer_json is None:
+            train = recipe.tokenizer["train"]
+            sample = (members, verdicts) | "TokenizerSample" >> SampleIds(train["sample_size"], recipe.seed)
+        slices = ProcessSlices(list(_stages_after_dedup(recipe)), plan.slices, plan.scratch_url, shards, sample, recipe.seed)
+        pieces, r, d, sample_frames = (frames, verdicts) | "Slices" >> slices
+        removed.append(r)
+        dead_letters.append(d)
 
         tokenizer = None
         if recipe.tokenizer is not None:
-            tokenizer = docs | "Tokenizer" >> BuildTokenizer(recipe.tokenizer, self.plan.tokenizer_json, recipe.seed, version_url)
-        shards = docs | "ShardCount" >> ShardCount(recipe.output)
-        written = docs | "Documents" >> WriteDocumentParts(version_url, shards, tokenizer)
+            tokenizer = sample_frames | "Tokenizer" >> BuildTokenizer(recipe.tokenizer, plan.tokenizer_json, recipe.seed, version_url)
+        written = pieces | "Documents" >> WriteDocumentParts(version_url, shards, tokenizer)
         facts.append(written.facts)
         if tokenizer is not None:
             order = TrainingOrder(version_url, recipe.tokenizer["order"], recipe.seed)
@@ -84,22 +124,22 @@ class CurateCorpus(beam.PTransform):
         facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer, inputs)
 
 
-def _document_stages(recipe: Recipe) -> Iterator[tuple[str, beam.PTransform]]:
-    """The per-document stages the recipe turns on, in DESIGN.md's order."""
+def _stages_before_dedup(recipe: Recipe) -> Iterator[tuple[str, Stage]]:
+    """The per-document stages before dedup that the recipe turns on, in DESIGN.md's order."""
     if any(s.format in WEB_FORMATS for s in recipe.sources):
-        yield "Extract", ApplyStage(HtmlExtractor())
+        yield "Extract", HtmlExtractor()
     if (options := recipe.stage("license")) is not None:
-        yield "License", ApplyStage(LicenseTagger(options, {s.name: s.license for s in recipe.sources}))
+        yield "License", LicenseTagger(options, {s.name: s.license for s in recipe.sources})
     if (options := recipe.stage("language")) is not None:
-        yield "Language", ApplyStage(LanguageIdentifier(options))
+        yield "Language", LanguageIdentifier(options)
     if (options := recipe.stage("quality")) is not None:
-        yield "Quality", ApplyStage(QualityFilter(options))
-    if recipe.stage("dedup") is not None:
-        yield "ExactDedup", ExactDedup()
-    if (options := recipe.stage("near_dedup")) is not None:
-        yield "NearDedup", NearDedup(options)
+        yield "Quality", QualityFilter(options)
+
+
+def _stages_after_dedup(recipe: Recipe) -> Iterator[Stage]:
+    """The per-document stages after dedup, run inside each slice (beam/slices.py)."""
     if (options := recipe.stage("pii")) is not None:
-        yield "PII", ApplyStage(PiiRedactor(options))
+        yield PiiRedactor(options)
 
 
 def _flatten(pcolls: list, label: str, pbegin):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from opencorpus.beam.cputime import ThreadCpu, charge
 from opencorpus.document import DeadLetter
 from opencorpus.recipe import SourceSpec
 from opencorpus.sources import SourceFile, read_source_file
@@ -17,8 +18,15 @@ class _ReadFile(beam.DoFn):
         self.date = date
 
     def process(self, file: SourceFile):
-        for outcome in read_source_file(self.specs[file.source], file, self.date):
+        outcomes = read_source_file(self.specs[file.source], file, self.date)
+        cpu = ThreadCpu()  # the reader's own time, not that of the stages fused after it
+        while True:
+            with cpu.measure():
+                outcome = next(outcomes, None)
+            if outcome is None:
+                break
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, outcome) if isinstance(outcome, DeadLetter) else outcome
+        charge("ingest", cpu.seconds)
 
 
 class ReadSources(beam.PTransform):

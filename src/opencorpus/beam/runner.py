@@ -12,6 +12,7 @@ import ctypes.util
 import logging
 import os
 import re
+import resource
 import sys
 import threading
 from typing import Iterator
@@ -20,6 +21,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, WorkerOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+from opencorpus.beam.cputime import cpu_seconds
 from opencorpus.beam.pipeline import CurateCorpus, Plan
 
 log = logging.getLogger(__name__)
@@ -63,19 +65,38 @@ def keep_freed_memory() -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
 
 
-def run_plan(plan: Plan, beam_args: list[str]) -> str:
-    """Run the curation graph to completion; returns the runner's name."""
+def run_plan(plan: Plan, beam_args: list[str]) -> tuple[str, dict[str, float]]:
+    """Run the curation graph to completion; returns the runner's name and CPU seconds per step."""
     options = pipeline_options(beam_args)
     runner_name = options.view_as(StandardOptions).runner
     runner = runner_name or FnApiRunner()
     if runner_name is None:
         keep_freed_memory()
+        # Parallelism comes from the worker processes (one per core): the tokenizer's own thread
+        # pool would only oversubscribe the cores, and hide its CPU time from `charged_to`.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         direct = options.view_as(DirectOptions)
         log.info("[run]        FnApiRunner, %s, %d workers", direct.direct_running_mode, direct.direct_num_workers)
+    before = _cpu_of_this_process_and_children()
     with _harness_noise_filtered(runner_name is None):
-        with beam.Pipeline(runner=runner, options=options) as p:
-            _ = p | "Curate" >> CurateCorpus(plan)
-    return runner_name or "FnApiRunner"
+        p = beam.Pipeline(runner=runner, options=options)
+        _ = p | "Curate" >> CurateCorpus(plan)
+        result = p.run()
+        result.wait_until_finish()
+    seconds = cpu_seconds(result)
+    if runner_name is None:  # local workers are this process's threads or children: the rest is Beam's
+        seconds[RUNNER_STEP] = max(0.0, _cpu_of_this_process_and_children() - before - sum(seconds.values()))
+    return runner_name or "FnApiRunner", seconds
+
+
+# What local runs spend beyond the steps: process start-up, Beam's encoding, shuffles and
+# harness, and work in threads no step measures (the tokenizer trainer's).
+RUNNER_STEP = "other (start-up, Beam)"
+
+
+def _cpu_of_this_process_and_children() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 # Lines Beam's local worker processes print at INFO whatever the options say (their log level

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from opencorpus.beam.cputime import charge, charged_to
 from opencorpus.document import DeadLetter, Document, Removed
 from opencorpus.stages import Outcome, Stage
 
@@ -23,31 +26,56 @@ PROGRESS_EVERY = 5000
 _STAGE_CALLS = threading.Lock()
 
 
-class StageDoFn(beam.DoFn):
-    """Runs one stage; heavy objects are built once per worker in setup().
+def set_up(stage: Stage) -> float:
+    """Build a stage's heavy objects (models, engines); returns the CPU seconds it took."""
+    start = time.thread_time()
+    with _STAGE_CALLS:
+        stage.setup()
+    return time.thread_time() - start
 
-    An exception on one document sends it to the dead letters with the exception's type
-    only: its message may quote document text, and dead letters are published.
+
+def run_stage(stage: Stage, docs: list[Document]) -> list[Outcome]:
+    """A stage's outcomes for some documents, in order; its CPU time is charged to its name.
+
+    A stage with `process_batch` sees them all at once (the PII stage runs spaCy over a whole
+    batch); if the batch fails, each document is retried alone to find the bad one. An exception
+    on one document sends it to the dead letters with the exception's type only: its message
+    may quote document text, and dead letters are published.
     """
+    with charged_to(stage.name), _STAGE_CALLS:
+        if hasattr(stage, "process_batch"):
+            with contextlib.suppress(Exception):  # one bad document must not stop the run: find it below
+                return list(stage.process_batch(docs))
+        return [outcome for doc in docs for outcome in _outcomes(stage, doc)]
+
+
+def _outcomes(stage: Stage, doc: Document) -> list[Outcome]:
+    try:
+        return list(stage.process(doc))
+    except Exception as e:  # one bad document must not stop the run
+        return [_dead_letter(stage.name, doc, e)]
+
+
+class StageDoFn(beam.DoFn):
+    """Runs one stage on one document or (BatchStageDoFn) one batch; heavy objects are built
+    once per worker in setup()."""
 
     def __init__(self, stage: Stage):
         self.stage = stage
         self.seen = 0
+        self._setup_cpu: float | None = None
 
     def setup(self) -> None:
-        with _STAGE_CALLS:
-            self.stage.setup()
+        self._setup_cpu = set_up(self.stage)
+
+    def start_bundle(self) -> None:
+        if self._setup_cpu:  # setup() runs outside any bundle, where Beam keeps no metrics
+            charge(self.stage.name, self._setup_cpu)
+            self._setup_cpu = None
 
     def process(self, doc: Document):
         self._count(1)
-        yield from map(_tagged, self._outcomes(doc))
-
-    def _outcomes(self, doc: Document) -> list[Outcome]:
-        try:
-            with _STAGE_CALLS:
-                return list(self.stage.process(doc))
-        except Exception as e:  # one bad document must not stop the run
-            return [_dead_letter(self.stage.name, doc, e)]
+        yield from map(_tagged, run_stage(self.stage, [doc]))
 
     def _count(self, docs: int) -> None:
         before, self.seen = self.seen, self.seen + docs
@@ -60,12 +88,7 @@ class BatchStageDoFn(StageDoFn):
 
     def process(self, batch: list[Document]):
         self._count(len(batch))
-        try:
-            with _STAGE_CALLS:
-                outcomes = self.stage.process_batch(batch)
-        except Exception:  # one bad document must not stop the run: find it
-            outcomes = [outcome for doc in batch for outcome in self._outcomes(doc)]
-        yield from map(_tagged, outcomes)
+        yield from map(_tagged, run_stage(self.stage, batch))
 
 
 def _dead_letter(stage: str, doc: Document, error: Exception) -> DeadLetter:

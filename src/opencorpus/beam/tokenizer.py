@@ -1,8 +1,9 @@
 """BuildTokenizer: a singleton with the tokenizer JSON and its disclosed facts.
 
 A given tokenizer (file or GPT-2 files) was loaded by the driver; a trained one is
-trained on the `sample_size` documents with the smallest seeded hash of their id, so the
-sample and hence the tokenizer bytes do not depend on runner or arrival order.
+trained on the published text of the `sample_size` documents with the smallest seeded hash
+of their id (`SampleIds` picks them from keys alone; the slices write their texts to scratch
+frames), so the sample and hence the tokenizer bytes do not depend on runner or arrival order.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Any
 import apache_beam as beam
 
 from opencorpus import storage
+from opencorpus.beam.cputime import ThreadCpu, charge
 from opencorpus.formats import layout
 from opencorpus.formats.order import describe
+from opencorpus.formats.scratch import FrameRef, read_frame
 from opencorpus.formats.tokens import token_dtype
 from opencorpus.stages.tokenize import TokenEncoder, sample_key, tokenizer_bytes, train_tokenizer
 
@@ -43,10 +46,41 @@ def tokenizer_info(json_text: str, config: dict[str, Any], seed: int) -> dict[st
     }
 
 
-def _train(sample: list[tuple[str, str]], config: dict[str, Any]) -> str:
-    texts = [text for _, text in sorted(sample)]
-    tok = train_tokenizer(texts, config["train"], config["eos"], config["bos"])
+def _train(frames: list[FrameRef], config: dict[str, Any]) -> str:
+    texts = [text for _, text in sorted(pair for frame in frames for pair in read_frame(frame))]
+    cpu = ThreadCpu()  # the trainer works in its own threads; this counts the calling one only
+    with cpu.measure():
+        tok = train_tokenizer(texts, config["train"], config["eos"], config["bos"])
+    charge("tokenizer training", cpu.seconds)
     return tokenizer_bytes(tok).decode("utf-8")
+
+
+def _survivor_ids(group):
+    _, joined = group
+    if not any(v.duplicates is None for v in joined["verdicts"]):
+        for member in joined["member"]:
+            yield member.id
+
+
+class SampleIds(beam.PTransform):
+    """((node, Member), verdicts) -> singleton frozenset: ids of the training sample, chosen
+    among the documents dedup keeps."""
+
+    def __init__(self, size: int, seed: int):
+        super().__init__()
+        self.size, self.seed = size, seed
+
+    def expand(self, inputs):
+        members, verdicts = inputs
+        seed = self.seed
+        return (
+            {"member": members, "verdicts": verdicts | "ByNode" >> beam.Map(lambda v: (v.node, v))}
+            | "Join" >> beam.CoGroupByKey()
+            | "Kept" >> beam.FlatMap(_survivor_ids)
+            | "SampleKey" >> beam.Map(lambda doc_id: (sample_key(doc_id, seed), doc_id))
+            | "Smallest" >> beam.combiners.Top.Smallest(self.size)
+            | "Ids" >> beam.Map(lambda pairs: frozenset(doc_id for _, doc_id in pairs))
+        )
 
 
 def _write(json_text: str, version_url: str, config: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -55,7 +89,7 @@ def _write(json_text: str, version_url: str, config: dict[str, Any], seed: int) 
 
 
 class BuildTokenizer(beam.PTransform):
-    """documents -> singleton tokenizer info (written to tokenizer/tokenizer.json)."""
+    """sample frames -> singleton tokenizer info (written to tokenizer/tokenizer.json)."""
 
     def __init__(self, config: dict[str, Any], loaded_json: str | None, seed: int, version_url: str):
         super().__init__()
@@ -64,15 +98,14 @@ class BuildTokenizer(beam.PTransform):
         self.seed = seed
         self.version_url = version_url
 
-    def expand(self, docs):
+    def expand(self, sample_frames):
+        """sample_frames: the FrameRefs of the sample's (key, text) pairs, for a trained tokenizer."""
         if self.loaded_json is not None:
-            json_text = docs.pipeline | "Loaded" >> beam.Create([self.loaded_json])
+            json_text = sample_frames.pipeline | "Loaded" >> beam.Create([self.loaded_json])
         else:
-            seed = self.seed
             json_text = (
-                docs
-                | "SampleKey" >> beam.Map(lambda d: (sample_key(d.id, seed), d.text))
-                | "Sample" >> beam.combiners.Top.Smallest(self.config["train"]["sample_size"])
+                sample_frames
+                | "Frames" >> beam.combiners.ToList()
                 | "Train" >> beam.Map(_train, self.config)
             )
         return json_text | "Write" >> beam.Map(_write, self.version_url, self.config, self.seed)

@@ -1,19 +1,23 @@
 """Writers: documents + token shards per part, removed/ parts, the dead-letter file.
 
-Every part 0..N-1 is written even when empty, documents are sorted by id inside a part,
+Every part 0..N-1 is written even when empty, documents are in order_key order inside a part,
 and each writer emits facts (counts) for stats.json instead of relying on runner metrics,
 so the numbers are the same on every runner.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 import apache_beam as beam
 
 from opencorpus import storage
+from opencorpus.beam.cputime import ThreadCpu, charge, charged_to
 from opencorpus.document import Document
 from opencorpus.formats import layout
-from opencorpus.formats.documents import shard_of, shards_for_bytes, write_documents
-from opencorpus.formats.jsonl import write_jsonl_zst
+from opencorpus.formats.documents import shard_of, shards_for_bytes
+from opencorpus.formats.jsonl import jsonl_zst_writer, write_jsonl_zst
+from opencorpus.formats.scratch import read_frame
 from opencorpus.formats.tokens import STREAMS, write_token_shard
 from opencorpus.stages.license import NOASSERTION
 from opencorpus.stages.tokenize import TokenEncoder, encode_documents
@@ -36,20 +40,20 @@ def finalize(doc: Document) -> Document:
     return doc
 
 
-def document_facts(doc: Document, tokens: int | None):
+def document_facts(source: str, metadata: dict, tokens: int | None):
     """Counts one published document contributes to stats.json."""
     yield ("counts", "output"), 1
-    yield ("sources", doc.source, "output"), 1
-    yield ("licenses", doc.metadata["license"]), 1
-    for entity, n in doc.metadata["pii"].items():
+    yield ("sources", source, "output"), 1
+    yield ("licenses", metadata["license"]), 1
+    for entity, n in metadata["pii"].items():
         yield ("pii", entity), n
     if tokens is not None:
         yield ("tokens", "total"), tokens
         yield ("tokens", "documents"), 1
-        yield ("tokens", "by_source", doc.source), tokens
-        yield ("tokens", "by_license", doc.metadata["license"]), tokens
-        if "license_category" in doc.metadata:  # set by a license policy, when one ran
-            yield ("tokens", "by_license_category", doc.metadata["license_category"]), tokens
+        yield ("tokens", "by_source", source), tokens
+        yield ("tokens", "by_license", metadata["license"]), tokens
+        if "license_category" in metadata:  # set by a license policy, when one ran
+            yield ("tokens", "by_license_category", metadata["license_category"]), tokens
 
 
 class ShardCount(beam.PTransform):
@@ -70,8 +74,25 @@ class ShardCount(beam.PTransform):
         )
 
 
+class EveryPart(beam.PTransform):
+    """(part, record) -> (part, [records]) for every part 0..N-1, including empty ones."""
+
+    def __init__(self, shards):
+        super().__init__()
+        self.shards = shards
+
+    def expand(self, keyed):
+        every = self.shards | "Every" >> beam.FlatMap(lambda n: [(i, None) for i in range(n)])
+        return (
+            (keyed, every)
+            | "All" >> beam.Flatten()
+            | "Group" >> beam.GroupByKey()
+            | "Drop" >> beam.MapTuple(lambda part, rs: (part, [r for r in rs if r is not None]))
+        )
+
+
 class GroupIntoParts(beam.PTransform):
-    """records -> (part, [records]) for every part 0..N-1, including empty ones."""
+    """records -> (part, [records sorted by `key`]) for every part, by the shard of `key(record)`."""
 
     def __init__(self, shards, key):
         super().__init__()
@@ -80,44 +101,70 @@ class GroupIntoParts(beam.PTransform):
 
     def expand(self, records):
         key = self.key
-        keyed = records | "Key" >> beam.Map(lambda r, n: (shard_of(key(r), n), r), n=beam.pvalue.AsSingleton(self.shards))
-        every = self.shards | "Every" >> beam.FlatMap(lambda n: [(i, None) for i in range(n)])
         return (
-            (keyed, every)
-            | "All" >> beam.Flatten()
-            | "Group" >> beam.GroupByKey()
-            | "Sort" >> beam.MapTuple(lambda part, rs: (part, sorted((r for r in rs if r is not None), key=key)))
+            records
+            | "Key" >> beam.Map(lambda r, n: (shard_of(key(r), n), r), n=beam.pvalue.AsSingleton(self.shards))
+            | "Parts" >> EveryPart(self.shards)
+            | "Sort" >> beam.MapTuple(lambda part, rs: (part, sorted(rs, key=key)))
         )
 
 
-class _WriteDocumentPart(beam.DoFn):
+class _MeasuredEncoder(TokenEncoder):
+    """Measures the tokenizer's CPU time in the helper thread that encodes (see encode_documents)."""
+
+    def __init__(self, tokenizer_json: str, eos: str, bos: str | None = None):
+        super().__init__(tokenizer_json, eos, bos)
+        self.cpu = ThreadCpu()
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        with self.cpu.measure():
+            return super().encode_batch(texts)
+
+
+class _WritePart(beam.DoFn):
+    """One part from its slices' pieces, streamed: documents and token files in one pass."""
+
     def __init__(self, version_url: str):
         self.version_url = version_url
-        self._encoders: dict[str, TokenEncoder] = {}
+        self._encoders: dict[str, _MeasuredEncoder] = {}
 
     def process(self, element, tokenizer):
-        part, docs = element
-        docs = [finalize(d) for d in docs]
-        write_documents(self.version_url, part, docs)
-        for line, doc in enumerate(docs):
-            yield beam.pvalue.TaggedOutput(LOCATED, {"id": doc.id, "source": doc.source, "metadata": doc.metadata,
-                                                     "part": part, "line": line})
-        yield ("files", layout.documents_part(part), "documents"), len(docs)
-        tokens: list[int | None] = [None] * len(docs)
-        if tokenizer:
-            tokens = self._write_tokens(part, docs, tokenizer)
-            for fmt in tokenizer["formats"]:
-                yield ("files", layout.tokens_part(part, STREAMS[fmt]), "documents"), len(docs)
-                yield ("files", layout.tokens_part(part, STREAMS[fmt]), "tokens"), sum(tokens)
-            yield beam.pvalue.TaggedOutput(TOKEN_PARTS, (part, len(docs), sum(tokens)))
-        for doc, n in zip(docs, tokens):
-            yield from document_facts(doc, n)
+        part, pieces = element
+        frames = [piece.frame for piece in sorted(pieces)]
+        located: list[dict] = []  # per document: what index/ needs (no text)
+        url = storage.join(self.version_url, layout.documents_part(part))
+        with charged_to("documents"), jsonl_zst_writer(url) as write:
+            def published():
+                for doc in (finalize(d) for frame in frames for d in read_frame(frame)):
+                    write(doc.to_dolma())
+                    located.append({"id": doc.id, "source": doc.source, "metadata": doc.metadata,
+                                    "part": part, "line": len(located)})
+                    yield doc
 
-    def _write_tokens(self, part: int, docs: list[Document], tokenizer: dict) -> list[int]:
+            if tokenizer:
+                tokens: list[int | None] = list(self._write_tokens(part, published(), tokenizer))
+            else:
+                tokens = [None for _ in published()]
+        facts: Counter = Counter()
+        for record, n in zip(located, tokens):
+            facts.update(dict(document_facts(record["source"], record["metadata"], n)))
+            yield beam.pvalue.TaggedOutput(LOCATED, record)
+        facts[("files", layout.documents_part(part), "documents")] += len(located)
+        if tokenizer:
+            total = sum(n or 0 for n in tokens)
+            for fmt in tokenizer["formats"]:
+                facts[("files", layout.tokens_part(part, STREAMS[fmt]), "documents")] += len(located)
+                facts[("files", layout.tokens_part(part, STREAMS[fmt]), "tokens")] += total
+            yield beam.pvalue.TaggedOutput(TOKEN_PARTS, (part, len(located), total))
+        yield from sorted(facts.items())
+
+    def _write_tokens(self, part: int, docs, tokenizer: dict) -> list[int]:
         """Encode in batches while streaming to the token files; returns tokens per document."""
         encoder = self._encoders.get(tokenizer["sha256"])
         if encoder is None:
-            encoder = self._encoders[tokenizer["sha256"]] = TokenEncoder(tokenizer["json"], tokenizer["eos"], tokenizer["bos"])
+            encoder = self._encoders[tokenizer["sha256"]] = _MeasuredEncoder(
+                tokenizer["json"], tokenizer["eos"], tokenizer["bos"])
+        encoder.cpu.seconds = 0.0
         lengths: list[int] = []
 
         def counted():
@@ -126,11 +173,13 @@ class _WriteDocumentPart(beam.DoFn):
                 yield row
 
         write_token_shard(self.version_url, part, counted(), encoder.vocab_size, tokenizer["formats"], tokenizer["file"])
+        charge("tokenize", encoder.cpu.seconds)
         return lengths
 
 
 class WriteDocumentParts(beam.PTransform):
-    """documents -> facts (main) and TOKEN_PARTS; writes documents/ and (with a tokenizer) tokens/ parts."""
+    """(part, Piece) -> facts (main), TOKEN_PARTS and LOCATED; writes documents/ and (with a
+    tokenizer) tokens/ parts, every part 0..N-1 even when empty."""
 
     def __init__(self, version_url: str, shards, tokenizer):
         super().__init__()
@@ -138,13 +187,12 @@ class WriteDocumentParts(beam.PTransform):
         self.shards = shards
         self.tokenizer = tokenizer
 
-    def expand(self, docs):
+    def expand(self, pieces):
         side = beam.pvalue.AsSingleton(self.tokenizer) if self.tokenizer is not None else None
-        write = _WriteDocumentPart(self.version_url)
         return (
-            docs
-            | "Parts" >> GroupIntoParts(self.shards, key=lambda d: d.id)
-            | "Write" >> beam.ParDo(write, side).with_outputs(TOKEN_PARTS, LOCATED, main="facts")
+            pieces
+            | "Parts" >> EveryPart(self.shards)
+            | "Write" >> beam.ParDo(_WritePart(self.version_url), side).with_outputs(TOKEN_PARTS, LOCATED, main="facts")
         )
 
 

@@ -14,6 +14,9 @@ DEAD_LETTER = "dead_letter/dead_letter.jsonl.zst"
 INDEX_META = "index/index.json"
 # The seeded training order over every token part (formats/order.py).
 TOKEN_ORDER = "tokens/order.npy"
+# Where a run keeps documents between reading and their part (formats/scratch.py); removed
+# before the manifest is built, and with the rest of an unpublished version otherwise.
+SCRATCH = "_scratch"
 # Files the manifest does not list: itself, and run facts that differ between runs.
 UNLISTED = (MANIFEST, RUN)
 

@@ -1,31 +1,85 @@
-"""Exact deduplication: documents with the same canonical hash keep one survivor.
+"""Exact deduplication, and what both dedup stages hand on: keys and verdicts, never text.
 
-The survivor is the smallest id (never arrival order), and it lists the copies that were
-removed in its favour, so their sources and licenses stay disclosed.
+A document is known to dedup by its `Member` (node, id, source, hashes, license); the stages
+decide on members and say what becomes of a document in `Verdict`s, which reach the document
+where it waits on scratch storage (beam/slices.py). Exact duplicates share a canonical hash:
+the survivor is the smallest id (never arrival order), and it lists the copies removed in its
+favour, so their sources and licenses stay disclosed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from opencorpus.document import Document, Removed
 
 STAGE = "dedup"
 REASON = "exact-duplicate"
+# The order in which the stages' `duplicates` entries are listed on a survivor.
+EXACT_RANK, NEAR_RANK = 0, 1
 
 
-def resolve_exact_duplicates(docs: Iterable[Document]) -> tuple[Document, list[Removed]]:
-    """Given all documents sharing one canonical hash: (survivor, the removed copies)."""
-    ordered = sorted(docs, key=lambda d: d.id)
+def node_key(sha256: str, doc_id: str, location: str = "") -> str:
+    """A document's identity in dedup: its hash, id and where it was read (two records with the
+    same id and text are still two documents), so the smallest node has the smallest hash."""
+    return f"{sha256} {doc_id} {location}"
+
+
+def doc_node(doc: Document) -> str:
+    return node_key(doc.metadata["sha256"], doc.id, doc.location)
+
+
+@dataclass(frozen=True)
+class Member:
+    """What choosing a survivor needs of a document (no text)."""
+
+    node: str
+    id: str
+    source: str
+    sha256: str
+    license: str | None = None
+    duplicates: tuple = field(default=())
+
+    @classmethod
+    def of(cls, doc: Document) -> "Member":
+        return cls(node=doc_node(doc), id=doc.id, source=doc.source, sha256=doc.metadata["sha256"],
+                   license=doc.metadata.get("license"), duplicates=tuple(doc.metadata.get("duplicates", ())))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a dedup stage decided for one document: removed (`duplicates` None), or kept with
+    entries for the copies removed in its favour."""
+
+    node: str
+    id: str
+    rank: int
+    duplicates: tuple | None
+
+
+def resolve_exact_duplicates(members: Iterable[Member]) -> tuple[Member, list[Verdict], list[Removed]]:
+    """All members sharing one canonical hash -> (survivor with its copies listed, verdicts, removed)."""
+    ordered = sorted(members, key=lambda m: (m.id, m.node))
     survivor, copies = ordered[0], ordered[1:]
     if not copies:
-        return survivor, []
-    survivor.metadata["duplicates"] = [
-        {"id": c.id, "source": c.source, "license": c.metadata.get("license")} for c in copies
-    ]
-    removed = [
-        Removed(id=c.id, source=c.source, sha256=c.metadata["sha256"], stage=STAGE, reason=REASON,
-                details={"duplicate_of": survivor.id})
-        for c in copies
-    ]
-    return survivor, removed
+        return survivor, [], []
+    entries = tuple({"id": c.id, "source": c.source, "license": c.license} for c in copies)
+    survivor = dataclasses.replace(survivor, duplicates=entries)
+    verdicts = [Verdict(survivor.node, survivor.id, EXACT_RANK, entries)]
+    verdicts += [Verdict(c.node, c.id, EXACT_RANK, None) for c in copies]
+    removed = [Removed(id=c.id, source=c.source, sha256=c.sha256, stage=STAGE, reason=REASON,
+                       details={"duplicate_of": survivor.id}) for c in copies]
+    return survivor, verdicts, removed
+
+
+def apply_verdicts(doc: Document, verdicts: Iterable[Verdict]) -> Document | None:
+    """The document with every `duplicates` entry the verdicts give it, or None if one removes it."""
+    ranked = sorted(verdicts, key=lambda v: v.rank)
+    if any(v.duplicates is None for v in ranked):
+        return None
+    entries = [dict(e) for v in ranked for e in v.duplicates or ()]
+    if entries:
+        doc.metadata["duplicates"] = list(doc.metadata.get("duplicates", [])) + entries
+    return doc

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -22,6 +22,7 @@ import numpy as np
 import xxhash
 
 from opencorpus.document import Document, Removed
+from opencorpus.stages.dedup import NEAR_RANK, Member, Verdict, apply_verdicts, doc_node
 
 STAGE = "near_dedup"
 REASON = "near-duplicate"
@@ -151,15 +152,6 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (a.size + b.size - inter)
 
 
-def node_key(sha256: str, doc_id: str) -> str:
-    """A document's graph node: its hash then its id, so the smallest node has the smallest hash."""
-    return f"{sha256} {doc_id}"
-
-
-def doc_node(doc: Document) -> str:
-    return node_key(doc.metadata["sha256"], doc.id)
-
-
 def star_edges(nodes: Iterable[str]) -> list[tuple[str, str]]:
     """One LSH bucket as a star around its smallest node: n-1 edges, never all pairs."""
     members = sorted(set(nodes))
@@ -185,23 +177,6 @@ def components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {x: find(x) for x in parent}
 
 
-@dataclass(frozen=True)
-class Member:
-    """What choosing a cluster's survivor needs of a document (no text)."""
-
-    node: str
-    id: str
-    source: str
-    sha256: str
-    license: str | None = None
-    duplicates: tuple = field(default=())
-
-    @classmethod
-    def of(cls, doc: Document) -> "Member":
-        return cls(node=doc_node(doc), id=doc.id, source=doc.source, sha256=doc.metadata["sha256"],
-                   license=doc.metadata.get("license"), duplicates=tuple(doc.metadata.get("duplicates", ())))
-
-
 def license_rank(expression: str | None) -> int:
     """Permissiveness of an SPDX expression: an OR takes its best choice, an AND its worst term."""
     if not expression:
@@ -214,15 +189,15 @@ def license_rank(expression: str | None) -> int:
 
 def _survivor_key(m: Member, rule: str) -> tuple:
     if rule == "most-permissive-license":
-        return (license_rank(m.license), m.sha256, m.id)
-    return (m.sha256, m.id)
+        return (license_rank(m.license), m.sha256, m.id, m.node)
+    return (m.sha256, m.id, m.node)
 
 
-def resolve_cluster(members: Iterable[Member], rule: str = "smallest-hash") -> tuple[str, list[dict], list[Removed]]:
-    """One connected component -> (survivor's node, entries for its `duplicates`, removed records).
+def resolve_cluster(members: Iterable[Member], rule: str = "smallest-hash") -> tuple[list[Verdict], list[Removed]]:
+    """One connected component -> (verdicts, the survivor's first, and the removed records).
 
-    The entries also carry the copies exact dedup had folded into a removed member, so the
-    survivor lists every document it stands for.
+    The survivor's entries also carry the copies exact dedup had folded into a removed member,
+    so the survivor lists every document it stands for.
     """
     if rule not in SURVIVOR_RULES:
         raise ValueError(f"unknown survivor rule {rule!r} (expected one of: {', '.join(SURVIVOR_RULES)})")
@@ -231,17 +206,12 @@ def resolve_cluster(members: Iterable[Member], rule: str = "smallest-hash") -> t
     cluster = min(m.sha256 for m in ordered)
     entries = [{"id": c.id, "source": c.source, "license": c.license} for c in copies]
     entries += [dict(d) for c in copies for d in c.duplicates]
+    verdicts = [Verdict(survivor.node, survivor.id, NEAR_RANK, tuple(sorted(entries, key=lambda e: e["id"])))]
+    verdicts += [Verdict(c.node, c.id, NEAR_RANK, None) for c in copies]
     removed = [Removed(id=c.id, source=c.source, sha256=c.sha256, stage=STAGE, reason=REASON,
                        details={"cluster": cluster, "survivor_sha256": survivor.sha256, "duplicate_of": survivor.id})
                for c in copies]
-    return survivor.node, sorted(entries, key=lambda e: e["id"]), removed
-
-
-def add_duplicates(doc: Document, entries: list[dict]) -> Document:
-    """Append near-duplicate entries after those exact dedup already listed."""
-    if entries:
-        doc.metadata["duplicates"] = list(doc.metadata.get("duplicates", [])) + entries
-    return doc
+    return verdicts, removed
 
 
 def near_duplicates(docs: Iterable[Document], options: dict[str, Any]) -> tuple[list[Document], list[Removed]]:
@@ -266,11 +236,11 @@ def near_duplicates(docs: Iterable[Document], options: dict[str, Any]) -> tuple[
     for d in docs:
         if (root := roots.get(doc_node(d))) is not None:
             clusters.setdefault(root, []).append(Member.of(d))
-    drop, keep, removed = set(), {}, []
+    verdicts: dict[str, Verdict] = {}
+    removed = []
     for members in clusters.values():
-        survivor, entries, gone = resolve_cluster(members, options.get("survivor", "smallest-hash"))
-        keep[survivor] = entries
-        drop.update(r.id for r in gone)
+        decided, gone = resolve_cluster(members, options.get("survivor", "smallest-hash"))
+        verdicts.update((v.node, v) for v in decided)
         removed += gone
-    survivors = [add_duplicates(d, keep.get(doc_node(d), [])) for d in docs if d.id not in drop]
-    return survivors, sorted(removed, key=lambda r: r.id)
+    kept = (apply_verdicts(d, [verdicts[doc_node(d)]] if doc_node(d) in verdicts else []) for d in docs)
+    return [d for d in kept if d is not None], sorted(removed, key=lambda r: r.id)

@@ -1,0 +1,76 @@
+"""CPU seconds per step, as Beam counters, so every runner sums them across workers.
+
+Each step charges the CPU time of the thread that runs it (time.thread_time): other bundles
+and the harness's own threads in the same process are not counted. The driver reads the
+totals after the run (`cpu_seconds`) for run.json and the summary; they vary from run to run,
+so they stay out of stats.json, whose bytes must not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Any, Iterator
+
+from apache_beam.metrics import Metrics
+from apache_beam.metrics.metric import MetricsFilter
+
+NAMESPACE = "opencorpus.cpu"
+_MICROS = 1_000_000
+_COUNTERS: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def charged_to(step: str) -> Iterator[None]:
+    """Charge the CPU time of this block, in this thread, to `step`. Beam's metrics live in the
+    thread that runs the bundle: work in a helper thread is measured with `ThreadCpu` instead."""
+    start = time.thread_time()
+    try:
+        yield
+    finally:
+        charge(step, time.thread_time() - start)
+
+
+def charge(step: str, seconds: float) -> None:
+    counter = _COUNTERS.get(step)
+    if counter is None:  # the counter finds the running bundle's container at each inc
+        counter = _COUNTERS[step] = Metrics.counter(NAMESPACE, step)
+    counter.inc(int(seconds * _MICROS))
+
+
+class ThreadCpu:
+    """CPU seconds summed over calls made in any thread; charged later from the bundle's thread."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def measure(self) -> Iterator[None]:
+        start = time.thread_time()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.seconds += time.thread_time() - start
+
+
+def cpu_seconds(result: Any) -> dict[str, float]:
+    """step -> CPU seconds, from a finished PipelineResult (empty if the runner has no metrics)."""
+    try:
+        counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    except (AttributeError, NotImplementedError, KeyError):
+        return {}
+    totals: dict[str, float] = {}
+    for counter in counters:
+        value = counter.committed if counter.committed is not None else counter.attempted
+        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0.0) + (value or 0) / _MICROS
+    return totals
+
+
+def stage_table(seconds: dict[str, float]) -> list[dict[str, Any]]:
+    """[{stage, cpu_seconds, share}], most expensive first: what run.json and the summary show."""
+    total = sum(seconds.values()) or 1.0
+    return [{"stage": step, "cpu_seconds": round(s, 3), "share": round(s / total, 4)}
+            for step, s in sorted(seconds.items(), key=lambda kv: (-kv[1], kv[0]))]
