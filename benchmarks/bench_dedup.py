@@ -93,6 +93,7 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
     from opencorpus.beam.runner import keep_freed_memory
     from opencorpus.recipe import SourceSpec
     from opencorpus.sources import source_files
+    from opencorpus.stages.dedup import Member, doc_node
 
     keep_freed_memory()  # as `opencorpus run` does for local runs
     spec = SourceSpec(name="near-dup", uri=str(folder), format="jsonl")
@@ -100,8 +101,11 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
     beam_options = PipelineOptions(direct_running_mode="in_memory", direct_num_workers=1)
     with beam.Pipeline(runner=FnApiRunner(), options=beam_options) as p:
         _, docs, _ = p | "Read" >> ReadSources([spec], files, "2026-01-01")
-        survivors, removed = docs | "NearDedup" >> NearDedup({**options(), "verify": verify})
-        counted = survivors | "Count" >> beam.combiners.Count.Globally()
+        members = docs | "Members" >> beam.Map(lambda d: (doc_node(d), Member.of(d)))
+        _, removed = (docs, members) | "NearDedup" >> NearDedup({**options(), "verify": verify})
+        counted = ((docs | "CountIn" >> beam.combiners.Count.Globally(),
+                    removed | "CountOut" >> beam.Map(lambda _: -1) | "Negative" >> beam.CombineGlobally(sum))
+                   | "Both" >> beam.Flatten() | "Kept" >> beam.CombineGlobally(sum))
         (removed | "Ids" >> beam.Map(lambda r: r.id.split("/", 1)[1]) | "List" >> beam.combiners.ToList()
          | "Dump" >> beam.Map(lambda ids, n: out.write_text(json.dumps({"removed": ids, "kept": n})),
                               beam.pvalue.AsSingleton(counted)))

@@ -29,7 +29,7 @@ import zstandard
 
 from opencorpus.document import Document, canonical_hash
 from opencorpus.formats import layout
-from opencorpus.formats.documents import read_documents, shard_of, write_documents
+from opencorpus.formats.documents import order_key, read_documents, shard_of, write_documents
 from opencorpus.formats.order import training_order, write_order
 from opencorpus.formats.tokens import write_token_shard
 from opencorpus.stages.tokenize import TokenEncoder, encode_documents, load_tokenizer, tokenizer_bytes
@@ -59,7 +59,7 @@ def write_parts(version: str, docs: list[Document], parts: int) -> None:
     for doc in docs:
         by_part[shard_of(doc.id, parts)].append(doc)
     for part, members in by_part.items():
-        write_documents(version, part, sorted(members, key=lambda d: d.id))
+        write_documents(version, part, sorted(members, key=lambda d: order_key(d.id)))
 
 
 def stage(version: str, encoder: TokenEncoder, parts: int) -> None:
