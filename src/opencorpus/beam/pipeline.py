@@ -24,7 +24,7 @@ from opencorpus.beam.near_dedup import NearDedup
 from opencorpus.beam.order import TrainingOrder
 from opencorpus.beam.read import ReadSources
 from opencorpus.beam.slices import ProcessSlices
-from opencorpus.beam.spill import SpillDocuments
+from opencorpus.beam.spill import SPILL_CHARS, SpillDocuments
 from opencorpus.beam.stage import ApplyStage
 from opencorpus.beam.stats import WriteStats, input_digest
 from opencorpus.beam.tokenizer import BuildTokenizer, SampleIds
@@ -54,6 +54,7 @@ class Plan:
     tokenizer_json: str | None  # a loaded tokenizer; None when it is trained (or off)
     scratch_url: str  # where documents wait between reading and their part; removed after the run
     slices: int  # how many ranges of the shard-key space are processed apart (see beam/slices.py)
+    spill_chars: int = SPILL_CHARS  # text a worker gathers before it writes a run file
 
 
 def _member(doc) -> tuple[str, Member]:
@@ -87,7 +88,7 @@ class CurateCorpus(beam.PTransform):
             dead_letters.append(d)
 
         shards = docs | "ShardCount" >> ShardCount(recipe.output)
-        frames = docs | "Spill" >> SpillDocuments(plan.scratch_url, plan.slices)
+        frames = docs | "Spill" >> SpillDocuments(plan.scratch_url, plan.slices, plan.spill_chars)
         members = docs | "Members" >> beam.Map(_member)
         verdicts = []
         if recipe.stage("dedup") is not None:
