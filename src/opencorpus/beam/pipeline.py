@@ -89,8 +89,10 @@ class CurateCorpus(beam.PTransform):
 
         shards = docs | "ShardCount" >> ShardCount(recipe.output)
         frames = docs | "Spill" >> SpillDocuments(plan.scratch_url, plan.slices, plan.spill_chars)
-        members = docs | "Members" >> beam.Map(_member)
-        verdicts = []
+        verdicts, members = [], None
+        trains = recipe.tokenizer is not None and plan.tokenizer_json is None
+        if recipe.stage("dedup") is not None or recipe.stage("near_dedup") is not None or trains:
+            members = docs | "Members" >> beam.Map(_member)
         if recipe.stage("dedup") is not None:
             members, v, r = members | "ExactDedup" >> ExactDedup()
             verdicts.append(v)
@@ -102,7 +104,7 @@ class CurateCorpus(beam.PTransform):
         verdicts = _flatten(verdicts, "Verdicts", pbegin)
 
         sample = None
-        if recipe.tokenizer is not None and plan.tokenizer_json is None:
+        if trains:
             train = recipe.tokenizer["train"]
             sample = (members, verdicts) | "TokenizerSample" >> SampleIds(train["sample_size"], recipe.seed)
         slices = ProcessSlices(list(_stages_after_dedup(recipe)), plan.slices, plan.scratch_url, shards, sample, recipe.seed)
