@@ -84,11 +84,14 @@ def test_a_batch_gives_what_one_by_one_gives(redactor):
         ("", "text"),
         (" -- Grace Hopper <grace@example.org>  Mon, 01 Jan 2024 00:00:00 +0000", "text"),
         ("key = 'AKIAIOSFODNN7EXAMPLE'  # os.system(cmd)", "code"),
+        # spaCy reads a window around the number for its context words
+        ("Ada Lovelace paid with the card 2221 0000 0000 0009 today.", "text"),
     ])]
     one_by_one = [outcome for doc in docs for outcome in redactor.process(doc)]
     assert redactor.process_batch(docs) == one_by_one
     assert [d.metadata["pii"] for d in one_by_one] == [
-        {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}, {}, {"EMAIL_ADDRESS": 1, "PERSON": 1}, {"ACCESS_KEY": 1}]
+        {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}, {}, {"EMAIL_ADDRESS": 1, "PERSON": 1}, {"ACCESS_KEY": 1},
+        {"CREDIT_CARD": 1, "PERSON": 1}]
 
 
 def test_a_bad_document_in_a_batch_is_the_only_dead_letter(redactor):

@@ -16,8 +16,9 @@ import re
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import regex
 import yaml
@@ -27,11 +28,11 @@ from opencorpus.recipe import FILTERS_DIR
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, RecognizerResult
-    from presidio_analyzer.nlp_engine import NlpArtifacts
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
     from presidio_anonymizer import AnonymizerEngine
     from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
     from spacy.language import Language
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
 # Presidio's e-mail check uses tldextract, which downloads the public suffix list unless told
 # not to. tldextract reads these variables once, when it is first imported, so they are set
@@ -46,8 +47,9 @@ _CUTS = ("\n\n", "\n", " ")
 # A name never contains these; spaCy's small model tags e.g. "Bug#55402" or "20:32:53" as PERSON.
 _NOT_IN_A_NAME = re.compile(r"[\d#@:/\\_=<>{}\[\]()|*;$%&+~^`\"]")
 # ...and "Fri" in a changelog's "Fri, 24 Apr 2015" line, or the first word of a licence header.
-_NOT_NAMES = frozenset("Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday "
-                       "Licensed License Copyright Permission Redistribution".split())
+_NOT_NAMES = frozenset({"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Monday", "Tuesday", "Wednesday", "Thursday",
+                        "Friday", "Saturday", "Sunday", "Licensed", "License", "Copyright", "Permission",
+                        "Redistribution"})
 # Escaped line breaks and tabs, as in JSON or code strings (see _unescape_breaks).
 _ESCAPED_BREAK = re.compile(r"\\[nrt](?![a-z])")
 # A capitalised word or a letter of a script without case: where a kept name can start.
@@ -64,6 +66,11 @@ IP_KINDS = ("unspecified", "loopback", "link_local", "multicast", "reserved", "d
 _DOCUMENTATION_NETWORKS = tuple(map(ipaddress.ip_network, (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")))
 _IPV6_RESERVED = ipaddress.ip_network("::/8")
+
+# Characters either side of a value first tokenized for the context words around it.
+_CONTEXT_MARGIN = 64
+# A whitespace-separated chunk with a colon in it (see _colon_keywords).
+_COLON_CHUNK = re.compile(r"(?<!\S)[^\s:]*:\S*")
 
 _ENGINES: dict[tuple[str, str, tuple[str, ...]], Engines] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -95,6 +102,8 @@ class Engines:
     """What redaction needs, built once per process for one engine key."""
 
     analyzer: AnalyzerEngine
+    nlp_engine: SpacyNlpEngine  # the analyzer's
+    nlp: Language  # its model for the settings' language
     anonymizer: AnonymizerEngine
     operators: dict[str, OperatorConfig]
     conflict_resolution: ConflictResolutionStrategy
@@ -171,19 +180,25 @@ class PiiRedactor:
 
     def setup(self) -> None:
         """Get the process-wide engines for these settings (built on first use)."""
-        self.engines = engines_for(self.settings)
-        max_length = self.engines.analyzer.nlp_engine.get_nlp(self.settings.language).max_length
-        if self.settings.max_chars_per_chunk > max_length:
-            raise ValueError(f"pii.max_chars_per_chunk: at most the spaCy model's max_length ({max_length}), "
-                             f"got {self.settings.max_chars_per_chunk}")
+        self._engines()
+
+    def _engines(self) -> Engines:
+        """This redactor's engines, got and checked on first use."""
+        if self.engines is None:
+            engines = engines_for(self.settings)
+            if self.settings.max_chars_per_chunk > engines.nlp.max_length:
+                raise ValueError(f"pii.max_chars_per_chunk: at most the spaCy model's max_length "
+                                 f"({engines.nlp.max_length}), got {self.settings.max_chars_per_chunk}")
+            self.engines = engines
+        return self.engines
 
     def process(self, doc: Document) -> Iterator[Document | DeadLetter]:
         """Yield the document redacted, with metadata pii (counts) and sha256_published."""
         yield from self.process_batch([doc])
 
     def process_batch(self, docs: Sequence[Document]) -> list[Document | DeadLetter]:
-        """process() for many documents at once, outcomes in input order: spaCy reads the pieces
-        of all of them in one `nlp.pipe` call, much faster than one call per piece."""
+        """process() for many documents at once, outcomes in input order: NER reads the pieces of
+        all of them in one batch, much faster than one call per piece."""
         try:
             return self._redact_documents(docs)
         except Exception as error:  # noqa: BLE001 - one bad document must not stop the run
@@ -195,7 +210,7 @@ class PiiRedactor:
             return [DeadLetter(stage=self.name, reason="error", detail=type(error).__name__,
                                location=doc.location, source=doc.source, id=doc.id)]
 
-    def _redact_documents(self, docs: Sequence[Document]) -> list[Document]:
+    def _redact_documents(self, docs: Sequence[Document]) -> list[Document | DeadLetter]:
         # License evidence quotes the raw text (copyright lines carry names and e-mails) and is
         # published too, so it is redacted the same way, in the same batch.
         texts = []
@@ -203,7 +218,7 @@ class PiiRedactor:
             texts.append((doc.text, doc.kind))
             texts.extend((e["matched"], "text") for e in doc.metadata.get("license_evidence", []) if "matched" in e)
         redacted = iter(self.redact_many(texts))
-        outcomes = []
+        outcomes: list[Document | DeadLetter] = []
         for doc in docs:
             text, counts = next(redacted)
             evidence = [{**e, "matched": next(redacted)[0]} if "matched" in e else e
@@ -219,12 +234,11 @@ class PiiRedactor:
         return self.redact_many([(text, kind)])[0]
 
     def redact_many(self, texts: Sequence[tuple[str, str]]) -> list[tuple[str, dict[str, int]]]:
-        """redact() for many (text, source kind) pairs, with one spaCy pass over all their pieces."""
+        """redact() for many (text, source kind) pairs, with one spaCy batch over all their pieces."""
         for text, _ in texts:
             if not isinstance(text, str):
                 raise TypeError(f"text must be str, not {type(text).__name__}")
-        if self.engines is None:
-            self.setup()
+        self.setup()
         owners, pieces, ner = [], [], []
         for index, (text, kind) in enumerate(texts):
             for start, end in chunk_spans(text, self.settings.max_chars_per_chunk):
@@ -232,10 +246,10 @@ class PiiRedactor:
                 pieces.append(text[start:end])
                 ner.append(self._wants_ner(kind, pieces[-1]))
         out: list[tuple[list[str], Counter[str]]] = [([], Counter()) for _ in texts]
-        for owner, piece, artifacts in zip(owners, pieces, self._nlp_artifacts(pieces, ner)):
-            text, found = self._redact_chunk(piece, artifacts)
+        for owner, piece, found in zip(owners, pieces, self._analyze(pieces, ner)):
+            text, counts = self._redact_chunk(piece, found)
             out[owner][0].append(text)
-            out[owner][1].update(found)
+            out[owner][1].update(counts)
         return [("".join(parts), dict(sorted(counts.items()))) for parts, counts in out]
 
     def _wants_ner(self, kind: str, piece: str) -> bool:
@@ -244,44 +258,182 @@ class PiiRedactor:
             return False
         return kind != "code" or len(piece) <= self.settings.minified_line_chars * (piece.count("\n") + 1)
 
-    def _nlp_artifacts(self, pieces: list[str], ner: list[bool]) -> list[NlpArtifacts]:
-        """Presidio's NlpArtifacts for each piece, in order: every piece tokenized (the tokens serve
-        the context words), then NER in one batch over the lines of the wanted pieces where a name
-        could be (see _name_runs), its entities set on the pieces' docs."""
+    def _analyze(self, pieces: list[str], ner: list[bool]) -> list[list[RecognizerResult]]:
+        """What AnalyzerEngine.analyze finds in each piece, with spaCy only where it can change that.
+
+        The recognizers that read the text alone (patterns, checksums, ours) run first. spaCy then
+        tokenizes only the lines where NER may find a kept name (see _name_lines) and a window
+        around each value whose score a context word could change (see _context_may_matter): with
+        neither, e.g. for e-mails and IP addresses alone, it is not called at all. The results are
+        those of analyze() over the whole piece's tokens: the windows are cut where spaCy's
+        tokenizer cuts anyway, and widened until they hold every word Presidio reads.
+        """
+        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+        s, engines = self.settings, self._engines()
+        recognizers = engines.analyzer.registry.get_recognizers(language=s.language, entities=list(s.entities))
+        # Presidio's NER recognizer is the only one that reads the NLP artifacts (their entities).
+        # Every other one reads the text alone and takes no artifacts: PatternRecognizer and ours
+        # declare them optional, EntityRecognizer.analyze's signature does not.
+        by_ner = [r for r in recognizers if isinstance(r, SpacyRecognizer)]
+        by_text: list[Any] = [r for r in recognizers if not isinstance(r, SpacyRecognizer)]
+        found = [[result for r in by_text for result in r.analyze(piece, list(s.entities), None)] for piece in pieces]
+        spacy_texts = [_unescape_breaks(piece) for piece in pieces]
+        if by_ner and engines.nlp.pipeline:
+            for results, names in zip(found, self._ner_results(spacy_texts, ner, by_ner)):
+                results.extend(names)
+        by_id = {r.id: r for r in recognizers}
+        plain, needy = [], []
+        for piece, results in zip(pieces, found):
+            matters = self._context_may_matter(piece, results, by_id)
+            plain.append([r for r, m in zip(results, matters) if not m])
+            needy.append([r for r, m in zip(results, matters) if m])
+        boosted = self._with_context(pieces, spacy_texts, needy, recognizers)
+        return [p + b for p, b in zip(plain, boosted)]
+
+    def _ner_results(self, texts: list[str], ner: list[bool], recognizers: list[Any]) -> list[list[RecognizerResult]]:
+        """The NER recognizers' results for each piece (spaCy's text, see _unescape_breaks), NER
+        having read, in one batch, the lines of the wanted pieces where a name could be."""
         from spacy.tokens import Span
 
-        nlp_engine = self.engines.analyzer.nlp_engine
-        nlp = nlp_engine.get_nlp(self.settings.language)
-        texts = [_unescape_breaks(piece) for piece in pieces]
-        docs = list(nlp.tokenizer.pipe(texts))
-        runs = [(i, run) for i, wanted in enumerate(ner) if wanted and nlp.pipeline
-                for run in _name_runs(docs[i], texts[i])]
+        nlp = self._engines().nlp
+        windows = [(i, start, end, lines) for i, text in enumerate(texts) if ner[i]
+                   for start, end, lines in _name_windows(text)]
+        docs = [nlp.make_doc(texts[i][start:end]) for i, start, end, _ in windows]
+        runs = [(w, run) for w, ((_, start, _, lines), doc) in enumerate(zip(windows, docs))
+                for run in _name_runs(doc, lines, start)]
         entities: dict[int, list[Span]] = {}
-        subdocs = (docs[i][start:end].as_doc() for i, (start, end) in runs)
-        for (i, (offset, _)), sub in zip(runs, _run_pipeline(nlp, subdocs)):
-            entities.setdefault(i, []).extend(
-                Span(docs[i], e.start + offset, e.end + offset, label=e.label) for e in sub.ents)
-        artifacts = []
-        for i, doc in enumerate(docs):
-            doc.ents = entities.get(i, [])
-            artifacts.append(_artifacts(nlp_engine, doc, self.settings.language))
-            _tighten_names(artifacts[-1], texts[i])
+        subdocs = (docs[w][start:end].as_doc() for w, (start, end) in runs)
+        for (w, (offset, _)), sub in zip(runs, _run_pipeline(nlp, subdocs)):
+            entities.setdefault(w, []).extend(
+                Span(docs[w], e.start + offset, e.end + offset, label=e.label) for e in sub.ents)
+        found: list[list[RecognizerResult]] = [[] for _ in texts]
+        for w, spans in entities.items():
+            i, start, end, _ = windows[w]
+            found[i].extend(self._entity_results(docs[w], spans, texts[i][start:end], start, recognizers))
+        return found
+
+    def _entity_results(self, doc: Doc, spans: list[Span], text: str, offset: int,
+                        recognizers: list[Any]) -> list[RecognizerResult]:
+        """The NER recognizers' results for the entities of a window's doc (of `text`, at `offset`
+        in its piece), names tightened first (see _tighten_names)."""
+        from presidio_analyzer.nlp_engine import NlpArtifacts
+
+        nlp_engine = self._engines().nlp_engine
+        doc.ents = spans
+        entities, scores = nlp_engine._get_updated_entities(nlp_engine._get_entities(doc),
+                                                            nlp_engine._get_scores_for_entities(doc))
+        entities, scores = _tighten_names(entities, scores, text)
+        # SpacyRecognizer reads the entities and their scores only: no lemmas needed.
+        artifacts = NlpArtifacts(entities=entities, tokens=doc, tokens_indices=[], lemmas=[], nlp_engine=nlp_engine,
+                                 language=self.settings.language, scores=scores)
+        results = [result for r in recognizers for result in r.analyze(text, list(self.settings.entities), artifacts)]
+        for result in results:
+            result.start, result.end = result.start + offset, result.end + offset
+        return results
+
+    def _context_may_matter(self, text: str, results: list[RecognizerResult],
+                            recognizers: dict[str, Any]) -> list[bool]:
+        """For each result, whether Presidio's context words could change what becomes of it.
+
+        Only if its recognizer has context words and the boost would change its score, and then
+        only if the boost could lift it over its threshold, or if it overlaps another result
+        (Presidio and the anonymizer settle overlaps by score). A boosted score that still misses
+        every threshold of its type changes nothing: whatever it outranks is of that type and
+        scores lower still.
+        """
+        from presidio_analyzer import ContextAwareEnhancer, RecognizerResult
+
+        s, enhancer = self.settings, self._engines().analyzer.context_aware_enhancer
+        matters = []
+        for result, overlaps in zip(results, _overlapping(results)):
+            metadata = result.recognition_metadata or {}
+            recognizer = recognizers.get(metadata.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY, ""))
+            boosted = min(max(result.score + enhancer.context_similarity_factor,
+                              enhancer.min_score_with_context_similarity), ContextAwareEnhancer.MAX_SCORE)
+            matters.append(bool(recognizer and recognizer.context)
+                           and not metadata.get(RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY)
+                           and result.score < boosted and boosted >= _lowest_threshold(result.entity_type, s)
+                           and (result.score < _threshold(text, result, s) or overlaps))
+        return matters
+
+    def _with_context(self, pieces: list[str], texts: list[str], needy: list[list[RecognizerResult]],
+                      recognizers: list[Any]) -> list[list[RecognizerResult]]:
+        """The needy results of each piece after Presidio's context enhancement, read from the spaCy
+        tokens of a window around each value (`texts`: the pieces as spaCy reads them).
+
+        A window starts _CONTEXT_MARGIN characters either side and grows fourfold until it holds
+        all the words Presidio's enhancer counts (see _holds_context), or the whole piece.
+        """
+        engines = self._engines()
+        analyzer = engines.analyzer
+        colon_keywords = {i: self._colon_keywords(texts[i]) for i, results in enumerate(needy) if results}
+        boosted: list[list[RecognizerResult]] = [[] for _ in pieces]
+        pending, margin = [(i, result) for i, results in enumerate(needy) for result in results], _CONTEXT_MARGIN
+        while pending:
+            windows = [_window(texts[i], r.start - margin, r.end + margin) for i, r in pending]
+            docs = [engines.nlp.make_doc(texts[i][start:end]) for (i, _), (start, end) in zip(pending, windows)]
+            retry = []
+            for (i, result), (start, end), doc in zip(pending, windows, docs):
+                artifacts = self._context_artifacts(doc, start, colon_keywords[i])
+                if _holds_context(artifacts, result.start, analyzer.context_aware_enhancer,
+                                  start == 0, end == len(texts[i])):
+                    boosted[i].extend(analyzer._enhance_using_context(pieces[i], [result], artifacts, recognizers))
+                else:
+                    retry.append((i, result))
+            pending, margin = retry, margin * 4
+        return boosted
+
+    def _context_artifacts(self, doc: Doc, offset: int, colon_keywords: list[str]) -> NlpArtifacts:
+        """Presidio's NlpArtifacts for a window's doc at `offset` in its piece, as its context
+        enhancer reads them: offsets in the piece, the lowercased words as lemmas (see
+        _slim_pipeline), read from arrays, no Python object per token. The keywords gain those of
+        the piece's colon tokens (see _colon_keywords)."""
+        from presidio_analyzer.nlp_engine import NlpArtifacts
+
+        strings = doc.vocab.strings
+        artifacts = NlpArtifacts(entities=[], tokens=doc,
+                                 tokens_indices=[offset + i for i in doc.to_array("IDX").tolist()],
+                                 lemmas=[strings[h] for h in doc.to_array("LOWER").tolist()],
+                                 nlp_engine=self._engines().nlp_engine, language=self.settings.language)
+        artifacts.keywords.extend(colon_keywords)
         return artifacts
 
-    def _redact_chunk(self, chunk: str, artifacts: NlpArtifacts) -> tuple[str, Counter[str]]:
-        s, engines = self.settings, self.engines
-        found = engines.analyzer.analyze(
-            text=chunk, language=s.language, entities=list(s.entities), nlp_artifacts=artifacts,
-            score_threshold=min(s.score_threshold, s.formatted_phone_threshold), allow_list=list(s.allow_list),
-        )
+    def _colon_keywords(self, text: str) -> list[str]:
+        """Presidio's keywords from the tokens with a colon in a piece (spaCy's text).
+
+        Presidio takes a word for a context word if it is among the keywords of the whole piece,
+        and it splits a token with a colon there ("std::map", "10:30"), adding the parts: so a
+        stop word may count next to a value because of a token far from it. Only the chunks with
+        a colon are tokenized for these, not the piece.
+        """
+        from presidio_analyzer.nlp_engine import NlpArtifacts
+
+        engines = self._engines()
+        docs = (engines.nlp.make_doc(chunk) for chunk in _COLON_CHUNK.findall(text))
+        lemmas = [token.lower_ for doc in docs for token in doc if ":" in token.text]
+        return NlpArtifacts.set_keywords(engines.nlp_engine, lemmas, self.settings.language)
+
+    def _redact_chunk(self, chunk: str, found: list[RecognizerResult]) -> tuple[str, Counter[str]]:
+        from presidio_analyzer import EntityRecognizer
+        from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
+
+        s, engines = self.settings, self._engines()
+        # The end of AnalyzerEngine.analyze: scores below every threshold out, then contained
+        # duplicates, then the allow list (its "exact" mode).
+        threshold = min(s.score_threshold, s.formatted_phone_threshold)
+        kept = EntityRecognizer.remove_duplicates([r for r in found if r.score >= threshold])
+        kept = [r for r in kept if chunk[r.start:r.end] not in s.allow_list]
         # Presidio settles a tie between overlapping results by their list position; sorting
         # makes that position, and so the output, independent of recognizer order.
-        results = sorted(filter(None, (_refine(chunk, r, s) for r in found)),
+        results = sorted(filter(None, (_refine(chunk, r, s) for r in kept)),
                          key=lambda r: (r.start, r.end, r.entity_type, r.score))
         if not results:
             return chunk, Counter()
-        out = engines.anonymizer.anonymize(text=chunk, analyzer_results=results, operators=engines.operators,
-                                           conflict_resolution=engines.conflict_resolution)
+        # The anonymizer has a result class of its own, with the fields it reads.
+        out = engines.anonymizer.anonymize(
+            text=chunk, analyzer_results=[AnonymizerResult(r.entity_type, r.start, r.end, r.score) for r in results],
+            operators=engines.operators, conflict_resolution=engines.conflict_resolution)
         return out.text, Counter(item.entity_type for item in out.items)
 
 
@@ -312,16 +464,38 @@ def _cut(text: str, start: int, limit: int) -> int:
 def _refine(text: str, result: RecognizerResult, settings: PiiSettings) -> RecognizerResult | None:
     """Drop detections below their threshold, known to misfire on code and changelogs, or kept
     on purpose (some IP addresses)."""
-    value = text[result.start:result.end]
-    threshold = settings.score_threshold
-    if result.entity_type == "PHONE_NUMBER" and _PHONE_PUNCTUATION.search(value):
-        threshold = settings.formatted_phone_threshold
-    if result.score < threshold:
+    if result.score < _threshold(text, result, settings):
         return None
     if result.entity_type == "IP_ADDRESS" and (_is_version_number(text, result.start, result.end)
-                                               or _ip_kind(value) in settings.keep_ips):
+                                               or _ip_kind(text[result.start:result.end]) in settings.keep_ips):
         return None
     return result
+
+
+def _threshold(text: str, result: RecognizerResult, settings: PiiSettings) -> float:
+    """The score a result needs to be redacted: a number written as a phone number has its own."""
+    if result.entity_type == "PHONE_NUMBER" and _PHONE_PUNCTUATION.search(text[result.start:result.end]):
+        return settings.formatted_phone_threshold
+    return settings.score_threshold
+
+
+def _lowest_threshold(entity_type: str, settings: PiiSettings) -> float:
+    """The lowest score with which a result of the type can be redacted (see _threshold)."""
+    if entity_type == "PHONE_NUMBER":
+        return min(settings.score_threshold, settings.formatted_phone_threshold)
+    return settings.score_threshold
+
+
+def _overlapping(results: list[RecognizerResult]) -> list[bool]:
+    """For each result, whether another one shares a character with it."""
+    spans = sorted((r.start, r.end, i) for i, r in enumerate(results))
+    flags = [False] * len(results)
+    reach = -1  # the furthest end of the results that start before
+    for k, (start, end, i) in enumerate(spans):
+        next_start = spans[k + 1][0] if k + 1 < len(spans) else end
+        flags[i] = start < reach or next_start < end
+        reach = max(reach, end)
+    return flags
 
 
 def _ip_kind(value: str) -> str | None:
@@ -356,8 +530,8 @@ def _unescape_breaks(text: str) -> str:
     return _ESCAPED_BREAK.sub(lambda m: " " + _UNESCAPED[m.group()], text) if "\\" in text else text
 
 
-def _name_runs(doc: Doc, text: str) -> list[tuple[int, int]]:
-    """Token ranges (start, end) of the doc's runs of lines where a name could be, and their neighbours.
+def _name_lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the lines where a name could be, and of their neighbours.
 
     _name_bounds keeps a PERSON span only if a word of it is capitalised or of a script without
     case, so NER over lines with neither (code, numbers, lower-case prose) finds nothing that
@@ -369,11 +543,54 @@ def _name_runs(doc: Doc, text: str) -> list[tuple[int, int]]:
     for line in text.split("\n"):
         lines.append((start, start + len(line), bool(_NAME_LINE.search(line))))
         start += len(line) + 1
+    return [(line_start, line_end) for i, (line_start, line_end, _) in enumerate(lines)
+            if any(named for _, _, named in lines[max(0, i - 1):i + 2])]
+
+
+def _name_windows(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """The text's name lines (see _name_lines) in windows (start, end, lines) for spaCy's tokenizer.
+
+    Each line's window reaches one chunk beyond it either side (see _window), and windows that
+    overlap are one: lines in different windows then have at least two tokens between them, so
+    _name_runs never joins them, as it would not in the whole text's tokens either.
+    """
+    windows: list[tuple[int, int, list[tuple[int, int]]]] = []
+    for line in _name_lines(text):
+        start, end = _window(text, *line)
+        lines: list[tuple[int, int]] = []
+        if windows and start < windows[-1][1]:
+            start, _, lines = windows.pop()
+        windows.append((start, end, [*lines, line]))
+    return windows
+
+
+def _window(text: str, start: int, end: int) -> tuple[int, int]:
+    """text[start:end] widened to the start of the chunk (run of non-space characters) before it
+    and the end of the chunk after it.
+
+    spaCy's tokenizer splits at whitespace first and reads each chunk on its own, so a window
+    from the start of a chunk to the end of one has the whole text's tokens there. The chunk
+    beyond each side keeps whole a whitespace token that crosses `start` or `end` ("\\n  "
+    before an indented line).
+    """
+    start, end = max(0, start), min(len(text), end)
+    while start > 0 and text[start - 1].isspace():
+        start -= 1
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and text[end].isspace():
+        end += 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return start, end
+
+
+def _name_runs(doc: Doc, lines: list[tuple[int, int]], offset: int = 0) -> list[tuple[int, int]]:
+    """Token ranges (start, end) of the runs of the given lines (character offsets) in a doc of the
+    text from `offset` on: lines with at most a newline token between them are one run."""
     runs: list[tuple[int, int]] = []
-    for i, (line_start, line_end, _) in enumerate(lines):
-        if not any(named for _, _, named in lines[max(0, i - 1):i + 2]):
-            continue
-        span = doc.char_span(line_start, line_end, alignment_mode="expand")
+    for line_start, line_end in lines:
+        span = doc.char_span(line_start - offset, line_end - offset, alignment_mode="expand")
         if span is None or not len(span):
             continue
         if runs and runs[-1][1] >= span.start - 1:  # the next line (a newline token between): one run
@@ -383,6 +600,19 @@ def _name_runs(doc: Doc, text: str) -> list[tuple[int, int]]:
     return runs
 
 
+def _holds_context(artifacts: NlpArtifacts, start: int, enhancer: Any, at_first: bool, at_last: bool) -> bool:
+    """Whether a window's artifacts hold every word that Presidio's LemmaContextAwareEnhancer
+    reads around the value at `start`: from the value's token, context_prefix_count + 1 keywords
+    back and context_suffix_count + 1 forward (_add_n_words), unless the window is at the
+    piece's first or last character, where the whole piece's tokens end too."""
+    index = next(i for i, (token, at) in enumerate(zip(artifacts.tokens, artifacts.tokens_indices))
+                 if at == start or start < at + len(token))  # as _find_index_of_match_token
+    keywords = set(artifacts.keywords)
+    words = [lemma.lower() in keywords for lemma in artifacts.lemmas]
+    return ((at_first or sum(words[:index + 1]) > enhancer.context_prefix_count)
+            and (at_last or sum(words[index:]) > enhancer.context_suffix_count))
+
+
 def _run_pipeline(nlp: Language, docs: Iterable[Doc]) -> Iterator[Doc]:
     """The enabled components of the pipeline (NER and what it listens to) over tokenized docs."""
     for _, component in nlp.pipeline:
@@ -390,23 +620,25 @@ def _run_pipeline(nlp: Language, docs: Iterable[Doc]) -> Iterator[Doc]:
     return iter(docs)
 
 
-def _tighten_names(artifacts: NlpArtifacts, text: str) -> None:
-    """Tighten or drop spaCy's PERSON spans (of a doc of `text`) before Presidio reads them.
+def _tighten_names(entities: list[Span], scores: list[float], text: str) -> tuple[list[Span], list[float]]:
+    """spaCy's entities (of a doc of `text`) and their scores, PERSON spans tightened or dropped,
+    for Presidio to read.
 
     Done on the NER output, not on Presidio's results: there a rejected span such as
     "gregor herrmann <jane@x.org" would already have absorbed, as a duplicate, the exact name
     a pattern recognizer found inside it.
     """
     kept = []
-    for span, score in zip(artifacts.entities, artifacts.scores):
+    for span, score in zip(entities, scores):
         if span.label_ == "PERSON":
             # `text`, not span.doc.text, which spaCy rebuilds from the tokens at every call.
             bounds = _name_bounds(text, span.start_char, span.end_char)
-            span = bounds and span.doc.char_span(*bounds, label="PERSON", alignment_mode="contract")
-            if not span:
+            name = span.doc.char_span(*bounds, label="PERSON", alignment_mode="contract") if bounds else None
+            if not name:
                 continue
+            span = name
         kept.append((span, score))
-    artifacts.entities, artifacts.scores = [s for s, _ in kept], [score for _, score in kept]
+    return [s for s, _ in kept], [score for _, score in kept]
 
 
 def _name_bounds(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -452,12 +684,17 @@ def _build_engines(settings: PiiSettings) -> Engines:
     import spacy
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
     from presidio_anonymizer import AnonymizerEngine
     from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
 
-    from opencorpus.stages.pii_recognizers import (FirstNameRecognizer, first_names, name_recognizers,
-                                                   number_recognizers, secret_recognizers)
+    from opencorpus.stages.pii_recognizers import (
+        FirstNameRecognizer,
+        first_names,
+        name_recognizers,
+        number_recognizers,
+        secret_recognizers,
+    )
 
     for logger in ("presidio-analyzer", "presidio-anonymizer"):
         logging.getLogger(logger).addFilter(_WITHHOLD_ARGUMENTS)
@@ -466,11 +703,11 @@ def _build_engines(settings: PiiSettings) -> Engines:
         raise ValueError(f"pii.nlp_model: spaCy model {settings.nlp_model!r} is not installed "
                          f"(pip install it, or give the path of a model folder)")
     language = settings.language
-    nlp_engine = NlpEngineProvider(nlp_configuration={
-        "nlp_engine_name": "spacy",
-        "models": [{"lang_code": language, "model_name": settings.nlp_model}],
-    }).create_engine()
-    _slim_pipeline(nlp_engine.get_nlp(language), needs_ner=_configure_ner(nlp_engine, settings))
+    # What NlpEngineProvider builds for the "spacy" engine name, typed as such.
+    nlp_engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": settings.nlp_model}])
+    nlp_engine.load()
+    nlp = nlp_engine.get_nlp(language)
+    _slim_pipeline(nlp, needs_ner=_configure_ner(nlp_engine, settings))
     registry = RecognizerRegistry(supported_languages=[language])
     # Loading warns once per recognizer of every other language it skips: noise on every worker.
     analyzer_log = logging.getLogger("presidio-analyzer")
@@ -483,8 +720,7 @@ def _build_engines(settings: PiiSettings) -> Engines:
     for recognizer in name_recognizers(language) + number_recognizers(language) + secret_recognizers(language):
         registry.add_recognizer(recognizer)
     if "PERSON" in settings.entities:
-        registry.add_recognizer(FirstNameRecognizer(first_names(), _english_words(nlp_engine.get_nlp(language)),
-                                                    supported_language=language))
+        registry.add_recognizer(FirstNameRecognizer(first_names(), _english_words(nlp), supported_language=language))
     # Context words count as whole words ("lic" is not in "public"), before a value or just
     # after it ("650-752-7354 mobile").
     enhancer = LemmaContextAwareEnhancer(context_prefix_count=5, context_suffix_count=2,
@@ -492,10 +728,9 @@ def _build_engines(settings: PiiSettings) -> Engines:
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language],
                               context_aware_enhancer=enhancer)
     # Presidio skips stop words when it looks for context words, and spaCy lists "call" as one.
-    vocab = nlp_engine.get_nlp(language).vocab
     for recognizer in registry.recognizers:
         for word in recognizer.context or ():
-            vocab[word].is_stop = False
+            nlp.vocab[word].is_stop = False
     known = analyzer.get_supported_entities(language)
     unknown = sorted(set(settings.entities) - set(known))
     if unknown:
@@ -503,6 +738,8 @@ def _build_engines(settings: PiiSettings) -> Engines:
                          f"(known: {', '.join(sorted(known))})")
     return Engines(
         analyzer=analyzer,
+        nlp_engine=nlp_engine,
+        nlp=nlp,
         anonymizer=AnonymizerEngine(),
         operators={t: OperatorConfig("replace", {"new_value": f"<{t}>"}) for t in settings.entities},
         # Trims partly overlapping results of different types, so that no character is
@@ -511,19 +748,19 @@ def _build_engines(settings: PiiSettings) -> Engines:
     )
 
 
-def _configure_ner(nlp_engine: Any, settings: PiiSettings) -> bool:
+def _configure_ner(nlp_engine: SpacyNlpEngine, settings: PiiSettings) -> bool:
     """Ignore the spaCy labels that map to no wanted entity; tell whether any label is left.
 
     Presidio would otherwise keep (and log a warning for) every label it cannot map, such as
     CARDINAL, on every call.
     """
     nlp = nlp_engine.get_nlp(settings.language)
-    mapping = nlp_engine.ner_model_configuration.model_to_presidio_entity_mapping
+    mapping = nlp_engine.ner_model_configuration.model_to_presidio_entity_mapping or {}
     wanted = {label for label, entity in mapping.items() if entity in settings.entities}
     if wanted and not nlp.has_pipe("ner"):
         raise ValueError(f"pii.nlp_model: {settings.nlp_model!r} has no 'ner' component, "
                          f"needed for {', '.join(sorted({mapping[label] for label in wanted}))}")
-    labels = nlp.get_pipe("ner").labels if nlp.has_pipe("ner") else ()
+    labels = getattr(nlp.get_pipe("ner"), "labels", ()) if nlp.has_pipe("ner") else ()
     nlp_engine.ner_model_configuration.labels_to_ignore = sorted(set(labels) - wanted)
     return bool(wanted)
 
@@ -536,7 +773,7 @@ def _english_words(nlp: Language) -> frozenset[str]:
     lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None) if "lemmatizer" in nlp.component_names else None
     if lookups is not None and lookups.has_table("lemma_index"):
         index = lookups.get_table("lemma_index")
-        words.update(word.lower() for pos in index.keys() for word in index[pos])
+        words.update(word.lower() for pos in index for word in index[pos])
     return frozenset(words)
 
 
@@ -552,19 +789,6 @@ def _slim_pipeline(nlp: Language, needs_ner: bool) -> None:
     keep |= {name for name in nlp.pipe_names
              if keep & set(getattr(nlp.get_pipe(name), "listening_components", ()))}
     nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in keep])
-
-
-def _artifacts(nlp_engine: Any, doc: Doc, language: str) -> NlpArtifacts:
-    """Presidio's NlpArtifacts for a doc, as SpacyNlpEngine._doc_to_nlp_artifact makes them but
-    with the lowercased words as lemmas, read from arrays: no Python object per token."""
-    from presidio_analyzer.nlp_engine import NlpArtifacts
-
-    strings = doc.vocab.strings
-    entities, scores = nlp_engine._get_updated_entities(nlp_engine._get_entities(doc),
-                                                        nlp_engine._get_scores_for_entities(doc))
-    return NlpArtifacts(entities=entities, tokens=doc, tokens_indices=doc.to_array("IDX").tolist(),
-                        lemmas=[strings[h] for h in doc.to_array("LOWER").tolist()], nlp_engine=nlp_engine,
-                        language=language, scores=scores)
 
 
 class _WithholdArguments(logging.Filter):
