@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 PARTS = 4  # input files per size: datatrove's per-file tasks and Beam's reads both see 4
+SLICES = 16  # the fewest a run cuts the key space into (beam/slices.py)
 # "oc-noverify" is opencorpus with verify: false: the same work as datatrove (no exact Jaccard check).
 SYSTEMS = ("opencorpus", "oc-noverify", "datatrove")
 _RECIPE = "name: bench\ndate: 2026-01-01\nsources: [{name: near-dup, uri: x.jsonl}]\n"
@@ -90,6 +91,7 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
 
     from opencorpus.beam.near_dedup import NearDedup
     from opencorpus.beam.read import ReadSources
+    from opencorpus.beam.spill import SpillDocuments
     from opencorpus.beam.runner import keep_freed_memory
     from opencorpus.recipe import SourceSpec
     from opencorpus.sources import source_files
@@ -102,7 +104,8 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
     with beam.Pipeline(runner=FnApiRunner(), options=beam_options) as p:
         _, docs, _ = p | "Read" >> ReadSources([spec], files, "2026-01-01")
         members = docs | "Members" >> beam.Map(lambda d: (doc_node(d), Member.of(d)))
-        _, removed = (docs, members) | "NearDedup" >> NearDedup({**options(), "verify": verify})
+        frames = docs | "Spill" >> SpillDocuments(str(out.parent / f"scratch-{out.stem}"), SLICES)
+        _, removed = (docs, members, frames) | "NearDedup" >> NearDedup({**options(), "verify": verify}, SLICES)
         counted = ((docs | "CountIn" >> beam.combiners.Count.Globally(),
                     removed | "CountOut" >> beam.Map(lambda _: -1) | "Negative" >> beam.CombineGlobally(sum))
                    | "Both" >> beam.Flatten() | "Kept" >> beam.CombineGlobally(sum))

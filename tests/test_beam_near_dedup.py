@@ -10,6 +10,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+from opencorpus.beam.spill import SpillDocuments
 from opencorpus.beam.near_dedup import GATHER_LIMIT, ConnectedComponents, NearDedup, NotConvergedError
 from opencorpus.stages.dedup import Member, apply_verdicts, doc_node
 from opencorpus.stages.near_dedup import components, near_duplicates
@@ -19,6 +20,9 @@ from test_near_dedup import doc, options, real_docs, truth_clusters
 def _dump(values, path):
     with open(path, "wb") as f:
         pickle.dump(sorted(values, key=repr), f)
+
+
+SLICES = 5
 
 
 def run(build, inputs, tmp_path) -> list:
@@ -34,7 +38,8 @@ def dedup(docs, tmp_path, gather_limit=GATHER_LIMIT, **overrides):
     """NearDedup's verdicts applied to the documents: (survivors, removed), each by id."""
     def build(pc):
         members = pc | "Members" >> beam.Map(lambda d: (doc_node(d), Member.of(d)))
-        return (pc, members) | NearDedup(options(**overrides), gather_limit)
+        frames = pc | "Spill" >> SpillDocuments(str(tmp_path / "scratch"), SLICES, spill_chars=20_000)
+        return (pc, members, frames) | NearDedup(options(**overrides), SLICES, gather_limit)
 
     verdicts, removed = run(build, docs, tmp_path)
     by_node: dict[str, list] = {}

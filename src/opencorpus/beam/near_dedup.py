@@ -6,8 +6,10 @@ becomes a star of edges, and clusters come from alternating large-star / small-s
 loop, so `rounds` rounds are unrolled and the edges the last round changed are counted: if
 any, the run fails rather than return clusters that are not connected components. Only when
 there are few candidate edges (GATHER_LIMIT) does one worker's union-find, which gives the same
-roots, replace the rounds. Texts stay out of the LSH and edge stages: those ship node keys,
-band hashes and, for the exact check, each candidate's sorted uint64 shingle hashes.
+roots, replace the rounds. Texts stay out of every shuffle: the sketches are made where the
+documents are read, and the exact check reads the candidates' texts back from the spill,
+slice by slice (beam/spill.py), so only candidates' shingle hashes are shipped, not every
+document's (they take more bytes than the text).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import apache_beam as beam
 import numpy as np
 
 from opencorpus.beam.cputime import charged_to
+from opencorpus.beam.spill import slice_of
+from opencorpus.formats.scratch import read_merged
 from opencorpus.stages.dedup import doc_node
 from opencorpus.stages.near_dedup import (
     MinHashParams, band_keys, components, jaccard, resolve_cluster, shingle_hashes, signature, star_edges,
 )
 
 REMOVED = "removed"
-_HASHES = "hashes"
 
 
 class NotConvergedError(RuntimeError):
@@ -32,16 +35,41 @@ class NotConvergedError(RuntimeError):
 
 
 def _sketch(doc, params: MinHashParams):
-    """A document's LSH band keys (main output) and its shingle hashes (tagged), by node."""
+    """A document's LSH band keys, by node."""
     with charged_to("near_dedup"):
         hashes = shingle_hashes(doc.text, params.ngram)
         if hashes.size == 0:  # empty or word-less text: nothing to compare, never a near-duplicate
             return
-        node = doc_node(doc)
         keys = band_keys(signature(hashes, params), params)
+    yield doc_node(doc), keys
+
+
+def _candidate_hashes(group, ngram: int):
+    """(node, shingle hashes) of the candidates of one slice, read back from its spilled frames."""
+    _, joined = group
+    wanted = set(joined["candidates"])
+    if not wanted:
+        return
+    with charged_to("near_dedup"):
+        found = [(doc_node(doc), shingle_hashes(doc.text, ngram).tobytes())
+                 for doc in read_merged(joined["frames"]) if doc_node(doc) in wanted]
     # bytes, not the array: Beam encodes bytes natively, an ndarray only through pickle
-    yield beam.pvalue.TaggedOutput(_HASHES, (node, hashes.tobytes()))
-    yield node, keys
+    yield from found
+
+
+class CandidateHashes(beam.PTransform):
+    """Candidate edges -> (node, shingle hashes) of every node on one, from the spilled frames."""
+
+    def __init__(self, frames, slices: int, ngram: int):
+        super().__init__()
+        self.frames, self.slices, self.ngram = frames, slices, ngram
+
+    def expand(self, edges):
+        slices = self.slices
+        candidates = (edges | "Nodes" >> beam.FlatMap(lambda edge: edge)
+                      | "BySlice" >> beam.Map(lambda node: (slice_of(node[1], slices), node)))
+        return ({"candidates": candidates, "frames": self.frames} | "Join" >> beam.CoGroupByKey()
+                | "Hashes" >> beam.FlatMap(_candidate_hashes, self.ngram))
 
 
 def _eligible_bands(group):
@@ -217,27 +245,30 @@ def _resolve(group, rule: str):
 
 
 class NearDedup(beam.PTransform):
-    """(documents, (node, Member) of the documents still in) -> (verdicts, removed near-duplicates).
+    """(documents, (node, Member) of the documents still in, their spilled (slice, FrameRef)s)
+    -> (verdicts, removed near-duplicates).
 
     The documents only feed the sketches (fused with reading: they are never shuffled); the
-    members, with the copies exact dedup folded into them, are what clusters are decided on.
+    members, with the copies exact dedup folded into them, are what clusters are decided on;
+    the frames give the candidates' texts back for the exact check.
     """
 
-    def __init__(self, options: dict[str, Any], gather_limit: int = GATHER_LIMIT):
+    def __init__(self, options: dict[str, Any], slices: int, gather_limit: int = GATHER_LIMIT):
         super().__init__()
-        self.options, self.gather_limit = options, gather_limit
+        self.options, self.slices, self.gather_limit = options, slices, gather_limit
         self.params = MinHashParams.from_options(options)
 
     def expand(self, inputs):
-        docs, members = inputs
-        sketches = docs | "Sketch" >> beam.FlatMap(_sketch, self.params).with_outputs(_HASHES, main="bands")
-        edges = ({"bands": sketches.bands, "member": members} | "JoinBands" >> beam.CoGroupByKey()
+        docs, members, frames = inputs
+        bands = docs | "Sketch" >> beam.FlatMap(_sketch, self.params)
+        edges = ({"bands": bands, "member": members} | "JoinBands" >> beam.CoGroupByKey()
                  | "EligibleBands" >> beam.FlatMap(_eligible_bands)
                  | "Buckets" >> beam.GroupByKey()
                  | "Stars" >> beam.FlatMap(lambda bucket: star_edges(bucket[1])))
         # An edge found by several bands repeats: VerifyEdges and the star rounds read sets.
         if self.options["verify"]:
-            edges = edges | "Verify" >> VerifyEdges(sketches[_HASHES], self.params.threshold)
+            hashes = edges | "CandidateHashes" >> CandidateHashes(frames, self.slices, self.params.ngram)
+            edges = edges | "Verify" >> VerifyEdges(hashes, self.params.threshold)
         roots = edges | "Components" >> ConnectedComponents(self.options["rounds"], self.gather_limit)
         decisions = ({"root": roots, "member": members} | "JoinMembers" >> beam.CoGroupByKey()
                      | "ClusterMembers" >> beam.FlatMap(_cluster_members)

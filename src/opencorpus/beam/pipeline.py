@@ -98,7 +98,7 @@ class CurateCorpus(beam.PTransform):
             verdicts.append(v)
             removed.append(r)
         if (options := recipe.stage("near_dedup")) is not None:
-            v, r = (docs, members) | "NearDedup" >> NearDedup(options)
+            v, r = (docs, members, frames) | "NearDedup" >> NearDedup(options, plan.slices)
             verdicts.append(v)
             removed.append(r)
         verdicts = _flatten(verdicts, "Verdicts", pbegin)

@@ -9,7 +9,6 @@ one or two parts and a part is its slices' pieces one after the other.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import uuid
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ from opencorpus.beam.spill import slice_of
 from opencorpus.beam.cputime import charge
 from opencorpus.beam.stage import DEAD_LETTER, REMOVED, run_stage, set_up
 from opencorpus.document import DeadLetter, Document
-from opencorpus.formats.documents import order_key, range_of, shard_key
-from opencorpus.formats.scratch import FrameRef, read_frame, write_frames
+from opencorpus.formats.documents import range_of, shard_key
+from opencorpus.formats.scratch import FrameRef, read_merged, write_frames
 from opencorpus.stages import Outcome, Stage
 from opencorpus.stages.dedup import Verdict, apply_verdicts, doc_node
 from opencorpus.stages.tokenize import sample_key
@@ -50,11 +49,6 @@ class Piece:
     frame: FrameRef
 
 
-def merged(frames: Iterable[FrameRef]) -> Iterator[Document]:
-    """The documents of several frames, each in order_key order, as one ordered stream."""
-    return heapq.merge(*(read_frame(f) for f in sorted(frames)), key=lambda d: (order_key(d.id), d.location))
-
-
 class _ProcessSlice(beam.DoFn):
     def __init__(self, stages: list[Stage], scratch_url: str, seed: int):
         self.stages, self.scratch_url, self.seed = stages, scratch_url, seed
@@ -74,7 +68,7 @@ class _ProcessSlice(beam.DoFn):
         for v in joined["verdicts"]:
             verdicts.setdefault(v.node, []).append(v)
         outcomes: list[Outcome] = []  # removed records and dead letters: no text, few
-        kept = (d for d in merged(joined["frames"]) if apply_verdicts(d, verdicts.get(doc_node(d), ())) is not None)
+        kept = (d for d in read_merged(joined["frames"]) if apply_verdicts(d, verdicts.get(doc_node(d), ())) is not None)
         docs = self._staged(kept, outcomes)
         sampled: list[tuple[str, str]] = []
         if sample is not None:

@@ -9,6 +9,7 @@ a reader fetches one frame by its offset and length, never the whole run.
 
 from __future__ import annotations
 
+import heapq
 import io
 import pickle
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any, Iterable, Iterator
 import zstandard
 
 from opencorpus import storage
+from opencorpus.document import Document
+from opencorpus.formats.documents import order_key
 
 ZSTD_LEVEL = 1
 
@@ -64,3 +67,9 @@ def write_frames(url: str, groups: Iterable[Iterable[Any]]) -> list[FrameRef]:
 
 def read_frame(ref: FrameRef) -> Iterator[Any]:
     return unpack(storage.read_range(ref.url, ref.offset, ref.length))
+
+
+def read_merged(frames: Iterable[FrameRef]) -> Iterator[Document]:
+    """The documents of several frames, each in order_key order, as one ordered stream: memory
+    holds the compressed frames and one document of each, never all of them."""
+    return heapq.merge(*(read_frame(f) for f in sorted(frames)), key=lambda d: (order_key(d.id), d.location))

@@ -21,21 +21,20 @@ REASON = "exact-duplicate"
 EXACT_RANK, NEAR_RANK = 0, 1
 
 
-def node_key(sha256: str, doc_id: str, location: str = "") -> str:
-    """A document's identity in dedup: its hash, id and where it was read (two records with the
-    same id and text are still two documents), so the smallest node has the smallest hash."""
-    return f"{sha256} {doc_id} {location}"
+# A document's identity in dedup: its hash, id and where it was read (two records with the
+# same id and text are still two documents); the smallest node has the smallest hash.
+Node = tuple[str, str, str]
 
 
-def doc_node(doc: Document) -> str:
-    return node_key(doc.metadata["sha256"], doc.id, doc.location)
+def doc_node(doc: Document) -> Node:
+    return doc.metadata["sha256"], doc.id, doc.location
 
 
 @dataclass(frozen=True)
 class Member:
     """What choosing a survivor needs of a document (no text)."""
 
-    node: str
+    node: Node
     id: str
     source: str
     sha256: str
@@ -53,7 +52,7 @@ class Verdict:
     """What a dedup stage decided for one document: removed (`duplicates` None), or kept with
     entries for the copies removed in its favour."""
 
-    node: str
+    node: Node
     id: str
     rank: int
     duplicates: tuple | None

@@ -22,7 +22,7 @@ import numpy as np
 import xxhash
 
 from opencorpus.document import Document, Removed
-from opencorpus.stages.dedup import NEAR_RANK, Member, Verdict, apply_verdicts, doc_node
+from opencorpus.stages.dedup import NEAR_RANK, Member, Node, Verdict, apply_verdicts, doc_node
 
 STAGE = "near_dedup"
 REASON = "near-duplicate"
@@ -152,17 +152,17 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (a.size + b.size - inter)
 
 
-def star_edges(nodes: Iterable[str]) -> list[tuple[str, str]]:
+def star_edges(nodes: Iterable[Node]) -> list[tuple[Node, Node]]:
     """One LSH bucket as a star around its smallest node: n-1 edges, never all pairs."""
     members = sorted(set(nodes))
     return [(v, members[0]) for v in members[1:]]
 
 
-def components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
+def components(edges: Iterable[tuple[Node, Node]]) -> dict[Node, Node]:
     """Single-process union-find: node -> smallest node of its connected component."""
-    parent: dict[str, str] = {}
+    parent: dict[Node, Node] = {}
 
-    def find(x: str) -> str:
+    def find(x: Node) -> Node:
         root = x
         while parent.setdefault(root, root) != root:
             root = parent[root]
@@ -221,7 +221,8 @@ def near_duplicates(docs: Iterable[Document], options: dict[str, Any]) -> tuple[
     """
     params = MinHashParams.from_options(options)
     docs = list(docs)
-    hashes, buckets = {}, {}
+    hashes: dict[Node, np.ndarray] = {}
+    buckets: dict[tuple[int, bytes], list[Node]] = {}
     for d in docs:
         h = shingle_hashes(d.text, params.ngram)
         if h.size:
@@ -232,11 +233,11 @@ def near_duplicates(docs: Iterable[Document], options: dict[str, Any]) -> tuple[
     if options.get("verify", True):
         edges = {(u, v) for u, v in edges if jaccard(hashes[u], hashes[v]) >= params.threshold}
     roots = components(sorted(edges))
-    clusters: dict[str, list[Member]] = {}
+    clusters: dict[Node, list[Member]] = {}
     for d in docs:
         if (root := roots.get(doc_node(d))) is not None:
             clusters.setdefault(root, []).append(Member.of(d))
-    verdicts: dict[str, Verdict] = {}
+    verdicts: dict[Node, Verdict] = {}
     removed = []
     for members in clusters.values():
         decided, gone = resolve_cluster(members, options.get("survivor", "smallest-hash"))
