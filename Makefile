@@ -11,7 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test-stamp
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 export TLDEXTRACT_CACHE ?= $(CURDIR)/.cache/tldextract
 
-.PHONY: demo test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web
+.PHONY: demo test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e
 
 # Benchmarks read the real corpora beside the checkout (override: make bench CORPORA=/path).
 CORPORA ?= $(CURDIR)/../shared/corpora
@@ -37,7 +37,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
 # Each benchmark prints a table with its anchor (the plain library) measured in the same run.
-bench: bench-pii bench-tokens bench-dedup bench-licenses bench-web
+bench: bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e
 
 bench-pii: $(STAMP)
 	$(BIN)/python benchmarks/bench_pii.py --corpora $(CORPORA)
@@ -54,6 +54,11 @@ bench-licenses: $(STAMP)
 
 bench-web: $(STAMP)
 	$(BIN)/python benchmarks/bench_web.py --corpora $(CORPORA)
+
+# Whole runs, opencorpus beside datatrove, at 1x-8x of 128 MB (inputs, tokenizer, results in build/bench-e2e).
+# Pass options with E2E_ARGS, e.g. make bench-e2e E2E_ARGS="--base-mb 8 --sizes 1,2 --skip-default".
+bench-e2e: $(STAMP)
+	$(BIN)/python benchmarks/bench_e2e.py $(E2E_ARGS)
 
 # Regenerate the lock from a fresh resolution of pyproject's lower bounds (maintainers only).
 lock:
