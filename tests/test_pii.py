@@ -9,10 +9,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from opencorpus.document import DeadLetter, Document, canonical_hash
+from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.recipe import parse_recipe
 from opencorpus.stages import pii
 from opencorpus.stages.pii import (
@@ -403,3 +405,21 @@ def test_license_evidence_is_redacted_like_the_text(redactor):
     matched = out.metadata["license_evidence"][0]["matched"]
     assert "jane.maintainer@example.org" not in matched and "<EMAIL_ADDRESS>" in matched
     assert out.metadata["license_evidence"][0]["where"] == "line 1"
+
+
+DEMO = Path(__file__).parent / "data" / "demo"
+EDGE_EMAILS = ("a@b.co at the start", "end: x.y+z@example.org", "\u00a0nbsp@host.net\u2003em-space",
+               "two a@b.io,c@d.io in one run", "(paren@x.org)", "user@host", "@@@ @x.org a@", "tab\tq@w.ee\ne@r.tt")
+
+
+def test_email_runs_find_what_the_whole_text_scan_finds(redactor):
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+    from opencorpus.stages.pii import _recognize
+
+    recognizer = EmailRecognizer()
+    texts = [r["text"] for r in read_jsonl_zst(str(DEMO / "debian-changelogs.jsonl.zst"))]
+    assert sum(t.count("@") for t in texts) > 400
+    for text in texts + list(EDGE_EMAILS):
+        whole = [(r.start, r.end, r.score) for r in recognizer.analyze(text, ["EMAIL_ADDRESS"], None)]
+        assert [(r.start, r.end, r.score) for r in _recognize(recognizer, text, ["EMAIL_ADDRESS"])] == whole

@@ -72,6 +72,12 @@ _CONTEXT_MARGIN = 64
 # A whitespace-separated chunk with a colon in it (see _colon_keywords).
 _COLON_CHUNK = re.compile(r"(?<!\S)[^\s:]*:\S*")
 
+# Recognizers whose every match holds this character and no white space (Presidio's e-mail
+# pattern): they read only the runs of non-space text around that character (see _recognize).
+_MATCHES_HOLD = {"EmailRecognizer": "@"}
+_RUN_END = regex.compile(r"\S*")
+_RUN_START = regex.compile(r"\S*", flags=regex.REVERSE)
+
 _ENGINES: dict[tuple[str, str, tuple[str, ...]], Engines] = {}
 _ENGINES_LOCK = threading.Lock()
 
@@ -277,7 +283,7 @@ class PiiRedactor:
         # declare them optional, EntityRecognizer.analyze's signature does not.
         by_ner = [r for r in recognizers if isinstance(r, SpacyRecognizer)]
         by_text: list[Any] = [r for r in recognizers if not isinstance(r, SpacyRecognizer)]
-        found = [[result for r in by_text for result in r.analyze(piece, list(s.entities), None)] for piece in pieces]
+        found = [[result for r in by_text for result in _recognize(r, piece, list(s.entities))] for piece in pieces]
         spacy_texts = [_unescape_breaks(piece) for piece in pieces]
         if by_ner and engines.nlp.pipeline:
             for results, names in zip(found, self._ner_results(spacy_texts, ner, by_ner)):
@@ -435,6 +441,31 @@ class PiiRedactor:
             text=chunk, analyzer_results=[AnonymizerResult(r.entity_type, r.start, r.end, r.score) for r in results],
             operators=engines.operators, conflict_resolution=engines.conflict_resolution)
         return out.text, Counter(item.entity_type for item in out.items)
+
+
+def _recognize(recognizer: Any, text: str, entities: list[str]) -> list[RecognizerResult]:
+    """recognizer.analyze(text) without artifacts; a recognizer in _MATCHES_HOLD scans only the runs
+    of non-space text that hold its character (the e-mail pattern is a third of the stage's time
+    when it scans everything). Same results: no match crosses white space, and a run's ends look
+    to its patterns' boundaries and lookarounds as the white space beside them does."""
+    mark = _MATCHES_HOLD.get(type(recognizer).__name__)
+    if mark is None:
+        return recognizer.analyze(text, entities, None)
+    found = []
+    for start, end in _runs_holding(text, mark):
+        for result in recognizer.analyze(text[start:end], entities, None):
+            result.start, result.end = result.start + start, result.end + start
+            found.append(result)
+    return found
+
+
+def _runs_holding(text: str, mark: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each maximal run of non-space characters that holds `mark`, in order."""
+    at = text.find(mark)
+    while at != -1:
+        start, end = _RUN_START.match(text, 0, at).start(), _RUN_END.match(text, at).end()
+        yield start, end
+        at = text.find(mark, end)
 
 
 def chunk_spans(text: str, max_chars: int) -> list[tuple[int, int]]:

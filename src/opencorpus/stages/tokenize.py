@@ -246,7 +246,8 @@ class TokenEncoder:
         return self.tokenizer.get_vocab_size(with_added_tokens=True)
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        # ids only: the fast path skips the offsets, a third of the encoding time
+        encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         head = [self._bos_id] if self._bos_id is not None else []
         return [head + e.ids + [self._eos_id] for e in encodings]
 
