@@ -412,14 +412,23 @@ EDGE_EMAILS = ("a@b.co at the start", "end: x.y+z@example.org", "\u00a0nbsp@host
                "two a@b.io,c@d.io in one run", "(paren@x.org)", "user@host", "@@@ @x.org a@", "tab\tq@w.ee\ne@r.tt")
 
 
-def test_email_runs_find_what_the_whole_text_scan_finds(redactor):
-    from presidio_analyzer.predefined_recognizers import EmailRecognizer
+EDGE_ADDRESSES = ("1.2.3.4 at the start", "end 10.0.0.1", "::1 and fe80::1%eth0 and 2001:db8::ff00:42:8329",
+                  "v1.2.3.4.5 8.8.8.8:53 [2001:db8::1]:80", "::ffff:192.0.2.128 x", "a::b:: :: ::/64", "\u00a09.9.9.9\u2003")
+
+
+@pytest.mark.parametrize("name, entity, edges, least", [("EmailRecognizer", "EMAIL_ADDRESS", EDGE_EMAILS, 400),
+                                                        ("IpRecognizer", "IP_ADDRESS", EDGE_ADDRESSES, 15)])
+def test_pattern_runs_find_what_the_whole_text_scan_finds(name, entity, edges, least):
+    from presidio_analyzer import predefined_recognizers
 
     from opencorpus.stages.pii import _recognize
 
-    recognizer = EmailRecognizer()
-    texts = [r["text"] for r in read_jsonl_zst(str(DEMO / "debian-changelogs.jsonl.zst"))]
-    assert sum(t.count("@") for t in texts) > 400
-    for text in texts + list(EDGE_EMAILS):
-        whole = [(r.start, r.end, r.score) for r in recognizer.analyze(text, ["EMAIL_ADDRESS"], None)]
-        assert [(r.start, r.end, r.score) for r in _recognize(recognizer, text, ["EMAIL_ADDRESS"])] == whole
+    recognizer = getattr(predefined_recognizers, name)()
+    texts = [r["text"] for file in ("debian-changelogs", "libzstd-lib", "vendored-python")
+             for r in read_jsonl_zst(str(DEMO / f"{file}.jsonl.zst"))]
+    matches = 0
+    for text in texts + list(edges):
+        whole = [(r.start, r.end, r.score) for r in recognizer.analyze(text, [entity], None)]
+        assert [(r.start, r.end, r.score) for r in _recognize(recognizer, text, [entity])] == whole, text[:80]
+        matches += len(whole)
+    assert matches >= least

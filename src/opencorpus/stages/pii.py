@@ -8,8 +8,10 @@ logs, raises or dead-letters document text: a dead letter names the exception's 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import ipaddress
+import itertools
 import logging
 import os
 import re
@@ -72,9 +74,9 @@ _CONTEXT_MARGIN = 64
 # A whitespace-separated chunk with a colon in it (see _colon_keywords).
 _COLON_CHUNK = re.compile(r"(?<!\S)[^\s:]*:\S*")
 
-# Recognizers whose every match holds this character and no white space (Presidio's e-mail
-# pattern): they read only the runs of non-space text around that character (see _recognize).
-_MATCHES_HOLD = {"EmailRecognizer": "@"}
+# Recognizers whose every match holds one of these characters and no white space (Presidio's
+# e-mail and IP patterns): they read only the runs of non-space text that hold one (_recognize).
+_MATCHES_HOLD = {"EmailRecognizer": re.compile("@"), "IpRecognizer": re.compile("[.:]")}
 _RUN_END = regex.compile(r"\S*")
 _RUN_START = regex.compile(r"\S*", flags=regex.REVERSE)
 
@@ -444,28 +446,31 @@ class PiiRedactor:
 
 
 def _recognize(recognizer: Any, text: str, entities: list[str]) -> list[RecognizerResult]:
-    """recognizer.analyze(text) without artifacts; a recognizer in _MATCHES_HOLD scans only the runs
-    of non-space text that hold its character (the e-mail pattern is a third of the stage's time
-    when it scans everything). Same results: no match crosses white space, and a run's ends look
-    to its patterns' boundaries and lookarounds as the white space beside them does."""
-    mark = _MATCHES_HOLD.get(type(recognizer).__name__)
-    if mark is None:
+    """recognizer.analyze(text) without artifacts. A recognizer in _MATCHES_HOLD reads only the
+    runs of non-space text that hold one of its characters, joined by spaces, in one call (its
+    patterns are most of the stage's time when they scan everything). Same results: no match
+    crosses white space, and a run's ends look to boundaries and lookarounds as they did."""
+    marks = _MATCHES_HOLD.get(type(recognizer).__name__)
+    if marks is None:
         return recognizer.analyze(text, entities, None)
-    found = []
-    for start, end in _runs_holding(text, mark):
-        for result in recognizer.analyze(text[start:end], entities, None):
-            result.start, result.end = result.start + start, result.end + start
-            found.append(result)
+    runs = list(_runs_holding(text, marks))
+    joined_starts = list(itertools.accumulate((end - start + 1 for start, end in runs[:-1]), initial=0))
+    found = recognizer.analyze(" ".join(text[start:end] for start, end in runs), entities, None) if runs else []
+    for result in found:
+        i = bisect.bisect_right(joined_starts, result.start) - 1
+        shift = runs[i][0] - joined_starts[i]
+        result.start, result.end = result.start + shift, result.end + shift
     return found
 
 
-def _runs_holding(text: str, mark: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each maximal run of non-space characters that holds `mark`, in order."""
-    at = text.find(mark)
-    while at != -1:
-        start, end = _RUN_START.match(text, 0, at).start(), _RUN_END.match(text, at).end()
-        yield start, end
-        at = text.find(mark, end)
+def _runs_holding(text: str, marks: re.Pattern) -> Iterator[tuple[int, int]]:
+    """(start, end) of each maximal run of non-space characters that holds a mark, in order."""
+    found = marks.search(text)
+    while found:
+        at = found.start()
+        end = _RUN_END.match(text, at).end()
+        yield _RUN_START.match(text, 0, at).start(), end
+        found = marks.search(text, end)
 
 
 def chunk_spans(text: str, max_chars: int) -> list[tuple[int, int]]:
