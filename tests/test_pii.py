@@ -432,3 +432,13 @@ def test_pattern_runs_find_what_the_whole_text_scan_finds(name, entity, edges, l
         assert [(r.start, r.end, r.score) for r in _recognize(recognizer, text, [entity])] == whole, text[:80]
         matches += len(whole)
     assert matches >= least
+
+
+def test_the_vocabulary_does_not_grow_with_the_corpus(redactor):
+    strings = redactor._engines().nlp.vocab.strings
+    redactor.redact("Warm-up: Anna Smith wrote to anna@example.org, call 555-0100.")
+    before = len(strings)
+    words = " ".join(f"Zqx{i}word Ylq{i}name" for i in range(300))
+    redacted, _ = redactor.redact(f"Contact: Jane Doe, phone +41 53 147 37 99. {words}\nSigned, Bob Stone")
+    assert "<PERSON>" in redacted and "<PHONE_NUMBER>" in redacted
+    assert len(strings) == before

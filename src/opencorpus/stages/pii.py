@@ -287,16 +287,19 @@ class PiiRedactor:
         by_text: list[Any] = [r for r in recognizers if not isinstance(r, SpacyRecognizer)]
         found = [[result for r in by_text for result in _recognize(r, piece, list(s.entities))] for piece in pieces]
         spacy_texts = [_unescape_breaks(piece) for piece in pieces]
-        if by_ner and engines.nlp.pipeline:
-            for results, names in zip(found, self._ner_results(spacy_texts, ner, by_ner)):
-                results.extend(names)
-        by_id = {r.id: r for r in recognizers}
-        plain, needy = [], []
-        for piece, results in zip(pieces, found):
-            matters = self._context_may_matter(piece, results, by_id)
-            plain.append([r for r, m in zip(results, matters) if not m])
-            needy.append([r for r, m in zip(results, matters) if m])
-        boosted = self._with_context(pieces, spacy_texts, needy, recognizers)
+        # spaCy keeps every string it ever saw in its vocabulary: over a corpus that grows without
+        # bound. What this batch adds is freed when the zone ends (no Doc outlives it).
+        with engines.nlp.memory_zone():
+            if by_ner and engines.nlp.pipeline:
+                for results, names in zip(found, self._ner_results(spacy_texts, ner, by_ner)):
+                    results.extend(names)
+            by_id = {r.id: r for r in recognizers}
+            plain, needy = [], []
+            for piece, results in zip(pieces, found):
+                matters = self._context_may_matter(piece, results, by_id)
+                plain.append([r for r, m in zip(results, matters) if not m])
+                needy.append([r for r, m in zip(results, matters) if m])
+            boosted = self._with_context(pieces, spacy_texts, needy, recognizers)
         return [p + b for p, b in zip(plain, boosted)]
 
     def _ner_results(self, texts: list[str], ner: list[bool], recognizers: list[Any]) -> list[list[RecognizerResult]]:
