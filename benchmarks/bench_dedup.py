@@ -92,12 +92,10 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
     from opencorpus.beam.near_dedup import NearDedup
     from opencorpus.beam.read import ReadSources
     from opencorpus.beam.spill import SpillDocuments
-    from opencorpus.beam.runner import keep_freed_memory
     from opencorpus.recipe import SourceSpec
     from opencorpus.sources import source_files
     from opencorpus.stages.dedup import Member, doc_node
 
-    keep_freed_memory()  # as `opencorpus run` does for local runs
     spec = SourceSpec(name="near-dup", uri=str(folder), format="jsonl")
     files = source_files(spec, str(folder), str(folder))
     beam_options = PipelineOptions(direct_running_mode="in_memory", direct_num_workers=1)

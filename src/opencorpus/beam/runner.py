@@ -7,8 +7,6 @@ Beam's default runner would download the Prism binary at run time, so a run with
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 import re
@@ -43,35 +41,12 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-# glibc's mallopt parameters and their environment names (read by a process at start-up).
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-_ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
-
-
-def keep_freed_memory() -> None:
-    """Let glibc reuse freed memory rather than unmap it and map it afresh.
-
-    The local runner copies each stage's whole input into one buffer; glibc serves blocks that
-    large with mmap and unmaps them on free, so every stage touched fresh pages: page faults
-    were ~15% of a near-dedup run's time. This process is set now through mallopt; worker
-    processes read the environment they inherit. Peak memory is unchanged (the same blocks,
-    reused); other C libraries just see a heap that does not shrink until the run ends.
-    """
-    os.environ.update(_ALLOCATOR_ENV)
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is not None and hasattr(libc, "mallopt"):  # glibc; other C libraries lack it
-        libc.mallopt(_M_MMAP_MAX, 0)
-        libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
-
-
 def run_plan(plan: Plan, beam_args: list[str]) -> tuple[str, dict[str, float]]:
     """Run the curation graph to completion; returns the runner's name and CPU seconds per step."""
     options = pipeline_options(beam_args)
     runner_name = options.view_as(StandardOptions).runner
     runner = runner_name or FnApiRunner()
     if runner_name is None:
-        keep_freed_memory()
         # Parallelism comes from the worker processes (one per core): the tokenizer's own thread
         # pool would only oversubscribe the cores, and hide its CPU time from `charged_to`.
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
