@@ -14,14 +14,15 @@ document's (they take more bytes than the text).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
 
 from opencorpus.beam.cputime import charged_to
-from opencorpus.beam.spill import slice_of
-from opencorpus.formats.scratch import read_merged
+from opencorpus.formats.documents import shard_of
+from opencorpus.formats.scratch import read_frame
 from opencorpus.stages.dedup import doc_node
 from opencorpus.stages.near_dedup import (
     MinHashParams, band_keys, components, jaccard, resolve_cluster, shingle_hashes, signature, star_edges,
@@ -50,9 +51,9 @@ def _candidate_hashes(group, ngram: int):
     wanted = set(joined["candidates"])
     if not wanted:
         return
-    with charged_to("near_dedup"):
-        found = [(doc_node(doc), shingle_hashes(doc.text, ngram).tobytes())
-                 for doc in read_merged(joined["frames"]) if doc_node(doc) in wanted]
+    with charged_to("near_dedup"):  # any order will do: no merge of the frames
+        docs = itertools.chain.from_iterable(map(read_frame, joined["frames"]))
+        found = [(node, shingle_hashes(doc.text, ngram).tobytes()) for doc in docs if (node := doc_node(doc)) in wanted]
     # bytes, not the array: Beam encodes bytes natively, an ndarray only through pickle
     yield from found
 
@@ -67,7 +68,7 @@ class CandidateHashes(beam.PTransform):
     def expand(self, edges):
         slices = self.slices
         candidates = (edges | "Nodes" >> beam.FlatMap(lambda edge: edge)
-                      | "BySlice" >> beam.Map(lambda node: (slice_of(node[1], slices), node)))
+                      | "BySlice" >> beam.Map(lambda node: (shard_of(node[1], slices), node)))
         return ({"candidates": candidates, "frames": self.frames} | "Join" >> beam.CoGroupByKey()
                 | "Hashes" >> beam.FlatMap(_candidate_hashes, self.ngram))
 

@@ -12,19 +12,18 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 import apache_beam as beam
 
 from opencorpus import storage
-from opencorpus.beam.spill import slice_of
 from opencorpus.beam.cputime import charge
 from opencorpus.beam.stage import DEAD_LETTER, REMOVED, run_stage, set_up
 from opencorpus.document import DeadLetter, Document
-from opencorpus.formats.documents import range_of, shard_key
+from opencorpus.formats.documents import shard_of
 from opencorpus.formats.scratch import FrameRef, read_merged, write_frames
 from opencorpus.stages import Outcome, Stage
-from opencorpus.stages.dedup import Verdict, apply_verdicts, doc_node
+from opencorpus.stages.dedup import Node, Verdict, apply_verdicts, doc_node
 from opencorpus.stages.tokenize import sample_key
 
 # Side output: FrameRefs of the tokenizer's training sample (sample key, text), when it is trained.
@@ -64,7 +63,7 @@ class _ProcessSlice(beam.DoFn):
 
     def process(self, element, shards: int, sample: frozenset | None):
         slice_, joined = element
-        verdicts: dict[str, list[Verdict]] = {}
+        verdicts: dict[Node, list[Verdict]] = {}
         for v in joined["verdicts"]:
             verdicts.setdefault(v.node, []).append(v)
         outcomes: list[Outcome] = []  # removed records and dead letters: no text, few
@@ -73,7 +72,7 @@ class _ProcessSlice(beam.DoFn):
         sampled: list[tuple[str, str]] = []
         if sample is not None:
             docs = _sampling(docs, sample, self.seed, sampled)
-        for part, group in itertools.groupby(docs, key=lambda d: range_of(shard_key(d.id), shards)):
+        for part, group in itertools.groupby(docs, key=lambda d: shard_of(d.id, shards)):
             url = storage.join(self.scratch_url, "pieces", f"{slice_:06d}-{part:05d}-{uuid.uuid4().hex}.pickle.zst")
             for frame in write_frames(url, [group]):
                 yield part, Piece(slice_, frame)
@@ -116,7 +115,7 @@ class ProcessSlices(beam.PTransform):
     def expand(self, inputs):
         frames, verdicts = inputs
         slices = self.slices
-        keyed = verdicts | "BySlice" >> beam.Map(lambda v: (slice_of(v.id, slices), v))
+        keyed = verdicts | "BySlice" >> beam.Map(lambda v: (shard_of(v.id, slices), v))
         sample = beam.pvalue.AsSingleton(self.sample) if self.sample is not None else None
         results = (
             {"frames": frames, "verdicts": keyed}

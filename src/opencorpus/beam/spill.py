@@ -18,7 +18,7 @@ from apache_beam.transforms.window import GlobalWindows
 from opencorpus import storage
 from opencorpus.beam.cputime import charged_to
 from opencorpus.document import Document
-from opencorpus.formats.documents import order_key, range_of, shard_key
+from opencorpus.formats.documents import order_key, range_of
 from opencorpus.formats.scratch import write_frames
 
 # Text gathered before a run file is written: large enough for few files, small enough that a
@@ -72,7 +72,3 @@ class SpillDocuments(beam.PTransform):
 
     def expand(self, docs):
         return docs | "Spill" >> beam.ParDo(_SpillFn(self.scratch_url, self.slices, self.spill_chars))
-
-
-def slice_of(doc_id: str, slices: int) -> int:
-    return range_of(shard_key(doc_id), slices)

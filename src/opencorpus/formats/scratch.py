@@ -1,8 +1,9 @@
 """Scratch files of a run: documents on their way from the readers to their part.
 
 Written and read only by the run's own workers, under the run's scratch folder, and removed
-when the run ends. A *frame* is one zstd frame of pickled records (Documents, or the tokenizer sample's pairs) (level 1: these files are
-written once and read once, speed matters more than size). A *run* file is frames back to
+when the run ends. A *frame* is one zstd frame of pickled records: Documents, or the tokenizer
+sample's (key, text) pairs. Level 1: these files are written once and read once, so speed
+matters more than size. A *run* file is frames back to
 back, one per slice of the shard-key space (formats/documents.py), each in order_key order;
 a reader fetches one frame by its offset and length, never the whole run.
 """
