@@ -28,7 +28,7 @@ sources:
   - {{name: vendored, uri: data/vendored-python.jsonl.zst, kind: code}}
   - {{name: changelogs, uri: data/debian-changelogs.jsonl.zst}}
   - {{name: broken, uri: data/broken.jsonl}}
-  - {{name: nothing, uri: "data/absent-*.jsonl"}}
+  - {{name: nothing, uri: "data/absent-*.jsonl", optional: true}}
 tokenizer: {{train: {{vocab_size: 600, sample_size: 300}}}}
 output: {{shards: 3}}
 {extra}"""

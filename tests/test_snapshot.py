@@ -5,6 +5,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
 
 import jsonschema
@@ -14,6 +18,7 @@ import zstandard
 from opencorpus import storage
 from opencorpus.formats import layout
 from opencorpus.recipe import parse_recipe
+from opencorpus.snapshot.claims import STALE_AFTER, VersionBusyError, claim_url, live_claims
 from opencorpus.snapshot.manifest import (
     SCHEMA_PATH, CountMismatchError, build_manifest, check_counts, environment, manifest_bytes, problems,
 )
@@ -73,7 +78,7 @@ def write_version(url: str) -> dict:
 
 
 def build_and_publish(root: str, corpus: str = "demo", version: str = "v1") -> str:
-    url = prepare_version(root, corpus, version)
+    url, _ = prepare_version(root, corpus, version)
     stats = write_version(url)
     publish(url, build_manifest(url, recipe(), stats), RUN_INFO)
     return url
@@ -154,7 +159,7 @@ def test_count_mismatch_raises_with_the_numbers(tmp_path):
 
 
 def test_publish_then_verify_ok(tmp_path):
-    url = prepare_version(str(tmp_path), "demo", "v1")
+    url, _ = prepare_version(str(tmp_path), "demo", "v1")
     manifest = build_manifest(url, recipe(), write_version(url))
     digest = publish(url, manifest, RUN_INFO)
     assert digest == hashlib.sha256(storage.read_bytes(storage.join(url, layout.MANIFEST))).hexdigest()
@@ -220,7 +225,7 @@ def test_crashed_version_does_not_exist_and_is_cleaned(tmp_path):
     assert resolve_snapshot(storage.join(root, "demo")) == version_url(root, "demo", "v1")
     assert storage.read_bytes(storage.join(root, "demo", layout.LATEST)) == b"v1\n"
     assert next_version(root, "demo") == "v2"
-    assert prepare_version(root, "demo", "v2") == crashed
+    assert prepare_version(root, "demo", "v2")[0] == crashed
     assert not storage.exists(crashed)
 
 
@@ -268,3 +273,43 @@ def test_everything_works_on_memory_urls():
             prepare_version(root, "demo", "v1")
     finally:
         storage.remove_tree(root)
+
+
+def test_a_live_run_keeps_its_version_and_a_crashed_ones_is_taken_over(tmp_path):
+    root = str(tmp_path)
+    url, claim = prepare_version(root, "demo", "v1")
+    storage.write_bytes(storage.join(url, "documents", "part-00000.jsonl.zst"), b"in progress")
+    # A second run into the same root: the version is busy, the next number is free.
+    with pytest.raises(VersionBusyError, match=rf"{url} is being built by another run \(host .*, pid {os.getpid()}"):
+        prepare_version(root, "demo", "v1")
+    assert storage.exists(storage.join(url, "documents", "part-00000.jsonl.zst"))
+    assert next_version(root, "demo") == "v2"
+    # The run dies without releasing its claim (kill -9): a dead process's claim is stale at once.
+    dead = json.loads(storage.read_bytes(claim.url))
+    storage.write_bytes(claim.url, json.dumps({**dead, "pid": _dead_pid()}).encode())
+    assert next_version(root, "demo") == "v1"
+    assert prepare_version(root, "demo", "v1")[0] == url and not storage.exists(storage.join(url, "documents"))
+
+
+def test_a_claim_from_another_host_is_live_until_unrefreshed(tmp_path):
+    corpus = str(tmp_path / "demo")
+    url = claim_url(corpus, "v1")
+    storage.write_bytes(url, json.dumps({"host": "elsewhere", "pid": 1, "started": 0, "refreshed": time.time()}).encode())
+    assert live_claims(corpus) == ["v1"]
+    storage.write_bytes(url, json.dumps({"host": "elsewhere", "pid": 1, "started": 0,
+                                         "refreshed": time.time() - STALE_AFTER - 1}).encode())
+    assert live_claims(corpus) == []
+    storage.write_bytes(url, b"{half-writ")
+    assert live_claims(corpus) == []
+
+
+def test_publish_releases_the_claim_outside_the_version(tmp_path):
+    url = build_and_publish(str(tmp_path))
+    assert live_claims(str(tmp_path / "demo")) == []
+    assert verify(url).ok and not any(layout.RUNNING in p for p in storage.list_files(url))
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid

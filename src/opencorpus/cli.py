@@ -20,6 +20,7 @@ from opencorpus import __version__, storage
 from opencorpus.document import canonical_hash
 from opencorpus.formats import layout
 from opencorpus.recipe import STAGE_DEFAULTS, Recipe, RecipeError, load_recipe
+from opencorpus.snapshot.claims import Claim
 from opencorpus.sources import SourceFile, source_files
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
@@ -110,34 +111,93 @@ def _error(message: str, code: int) -> int:
 
 
 def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.snapshot.claims import VersionBusyError
     from opencorpus.snapshot.publish import VersionExistsError
 
     try:
         recipe = load_recipe(args.recipe)
         files = _source_files(recipe)
         tokenizer_json = _load_tokenizer(recipe)
+        root = _output_root(args.output or recipe.output["uri"], recipe, files)
+        version_url, claim = _claim_version(root, recipe)
     except RecipeError as e:
         return _error(str(e), EXIT_USAGE)
-    root = args.output or recipe.output["uri"]
-    if not storage.is_absolute(root):  # relative to where the user runs, shown absolute
-        root = os.path.abspath(root)
-    try:
-        result = run_recipe(recipe, root, files, tokenizer_json, beam_args)
-    except VersionExistsError as e:
+    except (VersionExistsError, VersionBusyError) as e:
         return _error(str(e), EXIT_FAILED)
+    try:
+        result = run_recipe(recipe, root, version_url, claim, files, tokenizer_json, beam_args)
+    finally:
+        claim.release()
     print_summary(result)
     print(result["version_url"])
     return EXIT_OK
 
 
 def _source_files(recipe: Recipe) -> list[SourceFile]:
+    """Every source's files; a source matching none is an error unless it is `optional`."""
     files = []
-    for spec in recipe.sources:
-        found = source_files(spec, recipe.source_uri(spec), recipe.base_dir)
+    for i, spec in enumerate(recipe.sources):
+        try:
+            found = source_files(spec, recipe.source_uri(spec), recipe.base_dir)
+        except (OSError, ValueError) as e:  # ValueError: fsspec's "Protocol not known"
+            raise RecipeError(f"{recipe.path}: sources[{i}].uri: cannot list {spec.uri}: {e}") from None
+        if not found and not spec.optional:
+            raise RecipeError(f"{recipe.path}: sources[{i}].uri: no files match {spec.uri} (source {spec.name}); "
+                              "fix the path, or mark the source `optional: true`")
         if not found:
             log.warning("source %s: no files match %s; it contributes no documents", spec.name, spec.uri)
         files.extend(found)
     return files
+
+
+def _output_root(root: str, recipe: Recipe, files: list[SourceFile]) -> str:
+    """The snapshot root, absolute; refused when a source reads or would read it back as input."""
+    if not storage.is_absolute(root):  # relative to where the user runs, shown absolute
+        root = os.path.abspath(root)
+    try:
+        storage.exists(root)
+    except (ValueError, ImportError) as e:  # unknown protocol, or its filesystem not installed
+        raise RecipeError(f"output {root}: {e}") from None
+    for i, spec in enumerate(recipe.sources):
+        source_root = _tree_root(recipe.source_uri(spec))
+        if source_root is not None and _is_within(root, source_root):
+            raise RecipeError(f"output {root} is inside the folder of sources[{i}] ({spec.name}: {source_root}): "
+                              "the next run would read this snapshot as input; write it elsewhere")
+    inside = next((f for f in files if _is_within(f.url, root)), None)
+    if inside is not None:
+        raise RecipeError(f"output {root}: source {inside.source} reads {inside.display} from inside it, "
+                          "i.e. an earlier snapshot as input; write the snapshot elsewhere")
+    return root
+
+
+def _tree_root(uri: str) -> str | None:
+    """The folder a source reads below at any depth: a folder source's own, a `**` glob's base."""
+    if "**" in uri:
+        return uri[:uri.index("**")].rstrip("/") or "/"
+    if any(ch in uri for ch in "*?["):
+        return None  # matches at fixed depths: what it reads from the output is caught by the listing check
+    try:
+        return uri if storage.is_dir(uri) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _is_within(path: str, folder: str) -> bool:
+    if not storage.is_absolute(folder) or "://" in path or "://" in folder:
+        return path.rstrip("/").startswith(folder.rstrip("/") + "/") or path.rstrip("/") == folder.rstrip("/")
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder
+
+
+def _claim_version(root: str, recipe: Recipe):
+    """(version URL, claim): the version to build, claimed before any work; an unwritable root is a usage error."""
+    from opencorpus.snapshot.publish import next_version, prepare_version
+
+    try:
+        recipe.version = recipe.version or next_version(root, recipe.name)
+        return prepare_version(root, recipe.name, recipe.version)
+    except OSError as e:
+        raise RecipeError(f"output {root}: cannot write the snapshot there: {e}") from None
 
 
 def _load_tokenizer(recipe: Recipe) -> str | None:
@@ -153,27 +213,31 @@ def _load_tokenizer(recipe: Recipe) -> str | None:
         raise RecipeError(f"{recipe.path}: tokenizer: {e}") from None
 
 
-def run_recipe(recipe: Recipe, root: str, files: list[SourceFile], tokenizer_json: str | None,
-               beam_args: list[str]) -> dict[str, Any]:
-    """Run the pipeline into a new version folder, then build the manifest and publish."""
+def run_recipe(recipe: Recipe, root: str, version_url: str, claim: Claim, files: list[SourceFile],
+               tokenizer_json: str | None, beam_args: list[str]) -> dict[str, Any]:
+    """Run the pipeline into the claimed version folder, then build the manifest and publish."""
+    started = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    with _Heartbeat(t0, claim):
+        return _build_and_publish(recipe, root, version_url, files, tokenizer_json, beam_args, started, t0)
+
+
+def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[SourceFile],
+                       tokenizer_json: str | None, beam_args: list[str], started: datetime,
+                       t0: float) -> dict[str, Any]:
     from opencorpus.beam.cputime import stage_table
     from opencorpus.beam.pipeline import Plan
     from opencorpus.beam.runner import run_plan
     from opencorpus.beam.slices import slices_for_bytes
     from opencorpus.snapshot.manifest import build_manifest
-    from opencorpus.snapshot.publish import next_version, prepare_version, publish
+    from opencorpus.snapshot.publish import publish
 
-    recipe.version = recipe.version or next_version(root, recipe.name)
-    version_url = prepare_version(root, recipe.name, recipe.version)
-    started = datetime.now(timezone.utc)
-    t0 = time.monotonic()
     log.info("[plan]       %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
     storage.write_bytes(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
     scratch_url = storage.join(version_url, layout.SCRATCH)
     slices = slices_for_bytes(sum(storage.size(f.url) for f in files))
     try:
-        with _Heartbeat(t0):
-            runner, cpu = run_plan(Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices), beam_args)
+        runner, cpu = run_plan(Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices), beam_args)
     finally:
         storage.remove_tree(scratch_url)
     pipeline_seconds = time.monotonic() - t0
@@ -229,10 +293,12 @@ def stage_lines(stats: dict[str, Any], recipe: Recipe) -> list[str]:
 
 
 class _Heartbeat:
-    """Prints a line every HEARTBEAT seconds while the pipeline runs, so long runs show life."""
+    """Every HEARTBEAT seconds while a run lives: a line, so long runs show life, and a refreshed
+    claim, so no other run takes the version folder for a crashed run's leftovers."""
 
-    def __init__(self, start: float):
+    def __init__(self, start: float, claim: Claim):
         self.start = start
+        self.claim = claim
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._beat, daemon=True)
 
@@ -246,7 +312,11 @@ class _Heartbeat:
 
     def _beat(self) -> None:
         while not self.stop.wait(HEARTBEAT):
-            log.info("[run]        pipeline running, %.0f s", time.monotonic() - self.start)
+            log.info("[run]        running, %.0f s", time.monotonic() - self.start)
+            try:
+                self.claim.refresh()
+            except OSError as e:  # the run goes on; only a concurrent run's check could misjudge it
+                log.warning("[run]        could not refresh the claim %s: %s", self.claim.url, e)
 
 
 def print_summary(result: dict[str, Any]) -> None:

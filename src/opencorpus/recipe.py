@@ -56,6 +56,8 @@ ORDER_UNITS = ("document", "window")
 ORDER_DEFAULTS = {"unit": "document", "window_tokens": 2048}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?B?)\s*$", re.IGNORECASE)
+# A recipe is a page of YAML; a larger file is a mistake (or an attack), refused before parsing.
+MAX_RECIPE_BYTES = 1_000_000
 _SIZE_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6,
                "G": 10**9, "GB": 10**9, "T": 10**12, "TB": 10**12}
 FILTERS_DIR = Path(__file__).resolve().parent / "filters"
@@ -82,6 +84,8 @@ class SourceSpec:
     license_file: str | None = None  # DEP-5 copyright file, REUSE.toml or PKG-INFO, relative to the source root
     # Larger documents go to the dead letters at ingest instead of stalling later stages.
     max_document_bytes: int = 16_000_000
+    # A source that may match no file (e.g. a glob for files that come and go); otherwise that is an error.
+    optional: bool = False
 
 
 @dataclass
@@ -187,9 +191,33 @@ def _source(raw: Any, where: str) -> SourceSpec:
     if "max_document_bytes" in raw:
         fields["max_document_bytes"] = parse_size(raw["max_document_bytes"], f"{where}.max_document_bytes")
     license = _spdx(raw["license"], f"{where}.license") if raw.get("license") is not None else None
+    if "optional" in raw:
+        fields["optional"] = _expect(raw["optional"], bool, f"{where}.optional", "true or false")
     if "license_file" in raw:
         fields["license_file"] = _expect(raw["license_file"], str, f"{where}.license_file", "a path under the source root")
     return SourceSpec(name=name, uri=uri, kind=kind, format=fmt, license=license, **fields)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: `*a` repeating an anchor is how a few hundred bytes expand to
+    gigabytes ("billion laughs") once walked, and a recipe has no need for it."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.MarkedYAMLError(problem="aliases (*name) are not allowed; write the value out",
+                                       problem_mark=mark)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(data: str | bytes, where: str) -> Any:
+    """Parse recipe or preset YAML; any problem (syntax, aliases, nesting too deep) is a RecipeError."""
+    try:
+        return yaml.load(data, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, ValueError) as e:  # ValueError: e.g. a date like 2026-13-01
+        raise RecipeError(f"{where}: not valid YAML: {e}") from None
+    except RecursionError:
+        raise RecipeError(f"{where}: not valid YAML: nested too deeply") from None
 
 
 def _load_preset(folder: str, name: str, base_dir: str, where: str) -> dict[str, Any]:
@@ -201,7 +229,7 @@ def _load_preset(folder: str, name: str, base_dir: str, where: str) -> dict[str,
         candidates.append(str(FILTERS_DIR / folder / f"{name}.yaml"))
     for url in candidates:
         if storage.exists(url):
-            data = yaml.safe_load(storage.read_bytes(url)) or {}
+            data = load_yaml(storage.read_bytes(url), f"{where}: preset {url}") or {}
             if not isinstance(data, dict):
                 raise RecipeError(f"{where}: preset {url} must be a mapping")
             return data
@@ -454,10 +482,7 @@ def _output(raw: Any, where: str) -> dict[str, Any]:
 
 def parse_recipe(text: str, path: str = "<recipe>", base_dir: str = ".") -> Recipe:
     """Validate a recipe's YAML text completely; raise RecipeError naming the first problem."""
-    try:
-        raw = yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError) as e:  # ValueError: e.g. a date like 2026-13-01
-        raise RecipeError(f"{path}: not valid YAML: {e}") from None
+    raw = load_yaml(text, path)
     top = ("name", "version", "date", "seed", "sources", "stages", "tokenizer", "output")
     raw = _check_keys(raw, top, path, required=("name", "date", "sources"))
     name = _expect(raw["name"], str, f"{path}: name", "a corpus name")
@@ -503,9 +528,21 @@ def parse_recipe(text: str, path: str = "<recipe>", base_dir: str = ".") -> Reci
 
 def load_recipe(url: str) -> Recipe:
     """Read and validate a recipe file; relative URIs in it are taken from its folder."""
-    if not storage.exists(url):
-        raise RecipeError(f"{url}: no such recipe file")
-    text = storage.read_bytes(url).decode("utf-8")
+    try:
+        if not storage.exists(url):
+            raise RecipeError(f"{url}: no such recipe file")
+        with storage.open_url(url, "rb") as f:
+            data = f.read(MAX_RECIPE_BYTES + 1)
+    except RecipeError:
+        raise
+    except (OSError, ValueError) as e:  # ValueError: fsspec's "Protocol not known"
+        raise RecipeError(f"{url}: cannot read the recipe: {e}") from None
+    if len(data) > MAX_RECIPE_BYTES:
+        raise RecipeError(f"{url}: a recipe is at most {MAX_RECIPE_BYTES:,} bytes; this file is larger")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RecipeError(f"{url}: not UTF-8 (invalid byte at offset {e.start}); save the recipe as UTF-8") from None
     base = url.rsplit("/", 1)[0] if "/" in url else "."
     if not storage.is_absolute(base):
         base = str(Path(base).resolve())

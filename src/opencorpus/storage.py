@@ -6,10 +6,14 @@ so any fsspec URL (local path, memory://, s3://, gs://) works everywhere.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import os
 import posixpath
-from typing import IO, Iterator
+import re
+import stat
+import sys
+import zlib
+from typing import IO, Iterator, NamedTuple
 
 import fsspec
 import zstandard
@@ -56,7 +60,15 @@ def exists(url: str) -> bool:
     return fs.exists(path)
 
 
-def expand(uri: str) -> list[tuple[str, str]]:
+class Match(NamedTuple):
+    """One file a URI names."""
+
+    url: str
+    relative: str  # its path below the root: a text tree's document id
+    root: str  # the folder the URI names, or the file itself: where the file must really be
+
+
+def expand(uri: str) -> list[Match]:
     """The files a URI names, sorted, each with its path relative to the URI's root.
 
     A folder names every file below it (root: the folder); a glob its matches (root: the
@@ -68,12 +80,46 @@ def expand(uri: str) -> list[tuple[str, str]]:
     elif any(ch in path for ch in "*?["):
         root = path[: min(path.index(ch) for ch in "*?[" if ch in path)].rsplit("/", 1)[0]
         paths = [p for p in fs.glob(path) if not fs.isdir(p)]
-    elif fs.exists(path):
-        root, paths = posixpath.dirname(path), [path]
+    elif fs.exists(path):  # named itself, so it may be a symlink to anywhere
+        return [Match(_full(fs, uri, path), posixpath.basename(path), _full(fs, uri, path))]
     else:
         return []
-    remote = "://" in uri
-    return sorted((fs.unstrip_protocol(p) if remote else p, posixpath.relpath(p, root)) for p in paths)
+    return sorted(Match(_full(fs, uri, p), posixpath.relpath(p, root), _full(fs, uri, root)) for p in paths)
+
+
+def _full(fs: fsspec.AbstractFileSystem, uri: str, path: str) -> str:
+    """`path` as a URL of the same kind as `uri`: with its protocol unless a local path."""
+    return fs.unstrip_protocol(path) if "://" in uri else path
+
+
+def input_refusal(url: str, root: str) -> tuple[str, str] | None:
+    """Why an input file must not be read, as (reason, detail), or None when it may be.
+
+    Its real path must be inside the real path of the root its URI named: a symlink or a `..`
+    in a glob may point anywhere (a credentials file). It must be a regular file: reading a
+    FIFO waits forever, a device may never end. Only local files are checked: object stores
+    have neither symlinks nor special files.
+    """
+    fs, path = url_to_fs(url)
+    if not isinstance(fs, LocalFileSystem):
+        return None
+    try:
+        real = os.path.realpath(path, strict=True)
+        mode = os.stat(real).st_mode
+    except OSError as e:  # a dangling symlink, a symlink loop
+        return "unreadable", f"cannot resolve the path: {e.strerror or e}"
+    real_root = os.path.realpath(url_to_fs(root)[1])
+    if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
+        return "outside-root", "its real path is outside the folder the source names (a symlink or '..'); not read"
+    if not stat.S_ISREG(mode):
+        return "not-a-regular-file", f"a {_file_kind(mode)}, not a regular file; not read"
+    return None
+
+
+def _file_kind(mode: int) -> str:
+    kinds = {stat.S_ISFIFO: "FIFO", stat.S_ISCHR: "character device", stat.S_ISBLK: "block device",
+             stat.S_ISSOCK: "socket", stat.S_ISDIR: "folder"}
+    return next((name for test, name in kinds.items() if test(mode)), "special file")
 
 
 def write_atomic(url: str, data: bytes) -> None:
@@ -135,52 +181,145 @@ def remove_tree(url: str) -> None:
         fs.rm(path, recursive=True)
 
 
-class TruncatedStream(IOError):
+class StreamError(IOError):
+    """A stream that cannot be read to its end. `reason` names the kind for a dead letter;
+    `line` is the number of the line it cut, set by `numbered_lines`."""
+
+    reason = "unreadable"
+    line = 0
+
+
+class TruncatedStream(StreamError):
     """A compressed stream that ends before its end-of-frame marker."""
 
+    reason = "truncated"
 
+
+class CorruptStream(StreamError):
+    """Bytes that do not decompress: not the format the file's name says, or damaged."""
+
+    reason = "corrupt"
+
+
+# Compressed bytes per decompress call. zstd's densest block (RLE: 4 bytes for 128 KiB) expands
+# 32768-fold and its decompressobj has no output cap, so 1 KiB in is at most 32 MiB out: a
+# gigabyte-sized bomb arrives in bounded pieces. zlib expands at most ~1032-fold.
+_FEED = 1 << 10
 
 
 def iter_decompressed(fileobj: IO[bytes], compression: str | None) -> Iterator[bytes]:
-    """Decompressed chunks of a stream; a truncated stream raises TruncatedStream.
+    """Decompressed chunks of a stream, each at most 32 MiB whatever the compression ratio.
 
-    zstandard's stream_reader stops silently at a truncated frame, so frames are
-    decoded one by one here and an unfinished last frame is an error.
+    Raises TruncatedStream for a stream that stops inside a frame (zstandard's stream_reader
+    would stop silently, hence frames decoded one by one here) and CorruptStream, naming the
+    compressed byte offset, for bytes that do not decompress.
     """
     if compression is None:
         while chunk := fileobj.read(_CHUNK):
             yield chunk
-    elif compression == "gzip":
-        with gzip.GzipFile(fileobj=fileobj) as gz:
-            try:
-                while chunk := gz.read(_CHUNK):
-                    yield chunk
-            except EOFError as e:
-                raise TruncatedStream(f"gzip stream ends early: {e}") from None
-    elif compression == "zstd":
-        dctx = zstandard.ZstdDecompressor()
-        dobj, fed = dctx.decompressobj(), False
-        while data := fileobj.read(_CHUNK):
-            while data:
-                out = dobj.decompress(data)
-                fed = True
-                if out:
-                    yield out
-                data = dobj.unused_data if dobj.eof else b""
-                if dobj.eof:
-                    dobj, fed = dctx.decompressobj(), False
-        if fed and not dobj.eof:
-            raise TruncatedStream("zstd stream ends in the middle of a frame (truncated file?)")
+    elif compression in ("gzip", "zstd"):
+        yield from _inflate(fileobj, compression)
     else:
         raise ValueError(f"unknown compression {compression!r}")
 
 
+def _decompressor(compression: str) -> zlib._Decompress | zstandard.ZstdDecompressionObj:
+    if compression == "gzip":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header and CRC, one member
+    return zstandard.ZstdDecompressor().decompressobj()  # one frame
+
+
+def _inflate(fileobj: IO[bytes], compression: str) -> Iterator[bytes]:
+    """Frames (zstd) or members (gzip) one after the other, fed _FEED bytes at a time."""
+    dobj, fed, offset = _decompressor(compression), False, 0
+    while data := fileobj.read(_CHUNK):
+        for start in range(0, len(data), _FEED):
+            piece = data[start:start + _FEED]
+            while piece:
+                if compression == "gzip" and not fed:
+                    piece = piece.lstrip(b"\x00")  # zero padding between members, as gzip allows
+                    if not piece:
+                        break
+                try:
+                    out = dobj.decompress(piece)
+                except (zlib.error, zstandard.ZstdError) as e:
+                    raise CorruptStream(f"corrupt {compression} data near compressed byte {offset + start}: {e}") from None
+                fed = True
+                if out:
+                    yield out
+                piece = dobj.unused_data if dobj.eof else b""
+                if dobj.eof:
+                    dobj, fed = _decompressor(compression), False
+        offset += len(data)
+    if fed:
+        raise TruncatedStream(f"{compression} stream ends in the middle of a frame (truncated file?)")
+
+
+# What bytes.strip() removes: a line of these alone is blank.
+_NOT_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")
+
+
+class Line(NamedTuple):
+    """A non-blank line of a stream, without its newline."""
+
+    number: int  # 1-based, blank lines counted
+    data: bytes  # empty when the line was longer than the cap: it was only counted
+    size: int  # its length in bytes
+
+    @property
+    def too_large(self) -> bool:
+        return len(self.data) < self.size
+
+
+def numbered_lines(fileobj: IO[bytes], compression: str | None, max_bytes: int) -> Iterator[Line]:
+    """The non-blank lines of a possibly compressed stream, never holding more than max_bytes of one.
+
+    A longer line is read to its end, only counted, and comes out with empty `data`; runs of
+    blank lines are skipped at C speed, so a gigabyte of newlines costs neither memory nor time.
+    A StreamError carries in `line` the number of the line it cut.
+    """
+    number, held, size, blank = 1, [], 0, True
+
+    def hold(chunk: bytes, start: int, end: int) -> None:
+        nonlocal size
+        size += end - start
+        if size <= max_bytes:
+            held.append(chunk[start:end])
+        else:
+            held.clear()
+
+    def line() -> Line:
+        return Line(number, b"".join(held) if size <= max_bytes else b"", size)
+
+    try:
+        for chunk in iter_decompressed(fileobj, compression):
+            pos = 0
+            while pos < len(chunk):
+                if blank:  # only whitespace so far: jump to the next byte that is not
+                    found = _NOT_BLANK.search(chunk, pos)
+                    stop = found.start() if found else len(chunk)
+                    if newlines := chunk.count(b"\n", pos, stop):
+                        number += newlines
+                        held.clear()
+                        size, pos = 0, chunk.rfind(b"\n", pos, stop) + 1
+                    hold(chunk, pos, stop)
+                    if not found:
+                        break
+                    pos, blank = stop, False
+                newline = chunk.find(b"\n", pos)
+                hold(chunk, pos, len(chunk) if newline < 0 else newline)
+                if newline < 0:
+                    break
+                yield line()
+                number, size, blank, pos = number + 1, 0, True, newline + 1
+                held.clear()
+    except StreamError as e:
+        e.line = number
+        raise
+    if not blank:
+        yield line()
+
+
 def iter_lines(fileobj: IO[bytes], compression: str | None) -> Iterator[bytes]:
-    """Lines (without the newline) of a possibly compressed stream."""
-    pending = b""
-    for chunk in iter_decompressed(fileobj, compression):
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        yield from lines
-    if pending:
-        yield pending
+    """The non-blank lines (without the newline) of a stream this project wrote: no cap."""
+    return (line.data for line in numbered_lines(fileobj, compression, sys.maxsize))

@@ -17,6 +17,8 @@ TOKEN_ORDER = "tokens/order.npy"
 # Where a run keeps documents between reading and their part (formats/scratch.py); removed
 # before the manifest is built, and with the rest of an unpublished version otherwise.
 SCRATCH = "_scratch"
+# Beside the versions of a corpus: one claim per version a live run is building (snapshot/claims.py).
+RUNNING = "_running"
 # Files the manifest does not list: itself, and run facts that differ between runs.
 UNLISTED = (MANIFEST, RUN)
 

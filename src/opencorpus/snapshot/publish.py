@@ -2,7 +2,7 @@
 
 A version exists once its manifest.json does: the manifest is written last, in one step, so
 a crash anywhere earlier leaves a folder without a manifest, which readers ignore, LATEST
-does not name, and the next prepare_version removes.
+does not name, and the next prepare_version removes, unless a live run claims it (claims.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from opencorpus import storage
 from opencorpus.formats import layout
+from opencorpus.snapshot.claims import Claim, claim_url, claim_version, live_claims
 from opencorpus.snapshot.manifest import canonical_json, manifest_bytes
 
 _NUMBERED = re.compile(r"^v([0-9]+)$")
@@ -28,25 +29,29 @@ def version_url(root: str, corpus: str, version: str) -> str:
 
 
 def next_version(root: str, corpus: str) -> str:
-    """'v<N+1>' for the highest published vN under <root>/<corpus> ('v1' when there is none)."""
+    """'v<N+1>' for the highest vN under <root>/<corpus> that is published or that a live run is
+    building ('v1' when there is none), so two runs started together take two versions."""
     corpus_url = storage.join(root, corpus)
-    numbers = [int(m.group(1)) for name in storage.list_dir(corpus_url)
-               if (m := _NUMBERED.match(name)) and storage.exists(storage.join(corpus_url, name, layout.MANIFEST))]
+    published = [name for name in storage.list_dir(corpus_url)
+                 if _NUMBERED.match(name) and storage.exists(storage.join(corpus_url, name, layout.MANIFEST))]
+    numbers = [int(m.group(1)) for name in published + live_claims(corpus_url) if (m := _NUMBERED.match(name))]
     return f"v{max(numbers, default=0) + 1}"
 
 
-def prepare_version(root: str, corpus: str, version: str) -> str:
-    """The URL to build `version` in; call before any work so a clash fails early.
+def prepare_version(root: str, corpus: str, version: str) -> tuple[str, Claim]:
+    """The URL to build `version` in, claimed for this run; call before any work so a clash fails early.
 
-    Raises VersionExistsError when the version is published; removes the leftovers of a
-    crashed publish (a folder without a manifest), which never became a version.
+    Raises VersionExistsError when the version is published, claims.VersionBusyError when a live
+    run is building it; removes the leftovers of a crashed run (a folder without a manifest nor
+    a live claim), which never became a version. publish() releases the claim.
     """
     url = version_url(root, corpus, version)
     if storage.exists(storage.join(url, layout.MANIFEST)):
         raise VersionExistsError(f"{url} is already published and versions are immutable; "
                                  f"publish a new version instead")
+    claim = claim_version(storage.join(root, corpus), version)
     storage.remove_tree(url)
-    return url
+    return url, claim
 
 
 def publish(version_url: str, manifest: dict[str, Any], run_info: dict[str, Any]) -> str:
@@ -60,6 +65,7 @@ def publish(version_url: str, manifest: dict[str, Any], run_info: dict[str, Any]
     storage.write_atomic(manifest_url, data)
     corpus_url, version = posixpath.split(version_url.rstrip("/"))
     _update_latest(corpus_url, version)
+    storage.remove_tree(claim_url(corpus_url, version))
     return hashlib.sha256(data).hexdigest()
 
 
