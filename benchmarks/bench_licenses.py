@@ -27,6 +27,7 @@ from opencorpus.document import Document
 from opencorpus.stages.license import NOASSERTION, LicenseTagger
 from opencorpus.stages.licenses.matcher import license_index
 from opencorpus.stages.licenses.normalize import equivalent
+from opencorpus.stages.licenses.trees import license_file
 
 
 def load(path: Path) -> list[dict]:
@@ -57,9 +58,9 @@ def line(name: str, n: int, acc: float, noassert: float, speed: str) -> str:
 
 def code_rows(corpora: Path) -> list[str]:
     records = load(corpora / "code" / "libzstd.jsonl.zst")
-    dep5 = (corpora / "code" / "libzstd.copyright").read_text("utf-8")
+    dep5 = license_file("debian/copyright", (corpora / "code" / "libzstd.copyright").read_bytes())
     out = []
-    for label, trees in (("opencorpus (DEP-5 by path + file)", {"libzstd": [{"file": "debian/copyright", "kind": "dep5", "text": dep5}]}),
+    for label, trees in (("opencorpus (DEP-5 by path + file)", {"libzstd": [dep5]}),
                          ("anchor: opencorpus, files alone (no DEP-5)", {})):
         docs = [Document(id=r["id"], text=r["text"], source="libzstd", metadata={"path": r["path"]}) for r in records]
         tagged, seconds = tag(docs, {"trees": trees})

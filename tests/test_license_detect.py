@@ -12,6 +12,7 @@ from opencorpus.stages.licenses.dep5 import Dep5Error, evidence_for_path, parse_
 from opencorpus.stages.licenses.html import find_markup
 from opencorpus.stages.licenses.normalize import equivalent, name_to_spdx
 from opencorpus.stages.licenses.pymeta import metadata_evidence
+from opencorpus.stages.licenses.trees import license_file
 
 DATA = Path(__file__).parent / "data" / "licenses"
 COPYRIGHT = (DATA / "libzstd.copyright").read_text("utf-8")
@@ -23,7 +24,7 @@ def rows(name):
 
 @pytest.fixture(scope="module")
 def tagger():
-    t = LicenseTagger({"trees": {"libzstd": [{"file": "debian/copyright", "kind": "dep5", "text": COPYRIGHT}]}}, {})
+    t = LicenseTagger({"trees": {"libzstd": [license_file("debian/copyright", COPYRIGHT.encode())]}}, {})
     t.setup()
     return t
 
@@ -232,8 +233,8 @@ def test_python_package_metadata():
 
 
 def test_package_metadata_of_a_tree_applies_to_its_files():
-    t = LicenseTagger({"trees": {"pkg": [{"file": "PKG-INFO", "kind": "python-metadata",
-                                          "text": "Metadata-Version: 2.4\nName: x\nLicense-Expression: MIT\n"}]}}, {})
+    metadata = b"Metadata-Version: 2.4\nName: x\nLicense-Expression: MIT\n"
+    t = LicenseTagger({"trees": {"pkg": [license_file("PKG-INFO", metadata)]}}, {})
     t.setup()
     meta = run(t, "def f():\n    return 1\n", source="pkg", path="x/core.py")
     assert meta["license"] == "MIT" and meta["license_evidence"][0]["where"] == "PKG-INFO"

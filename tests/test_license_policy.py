@@ -69,7 +69,7 @@ def test_bad_policy_options_name_the_key():
         license_options("{policy: strict}")
 
 
-def test_license_file_of_a_text_tree_is_inlined(tmp_path):
+def test_license_file_of_a_text_tree_is_recorded_by_its_licenses(tmp_path):
     (tmp_path / "tree" / "debian").mkdir(parents=True)
     (tmp_path / "tree" / "debian" / "copyright").write_text(
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
@@ -77,7 +77,8 @@ def test_license_file_of_a_text_tree_is_inlined(tmp_path):
     recipe = parse_recipe("name: c\ndate: 2026-11-01\nsources: [{name: t, uri: tree, format: text}]\n",
                           base_dir=str(tmp_path))
     [tree] = recipe.stage("license")["trees"]["t"]
-    assert tree["file"] == "debian/copyright" and tree["kind"] == "dep5" and "License: Expat" in tree["text"]
+    assert tree["file"] == "debian/copyright" and tree["kind"] == "dep5" and "text" not in tree
+    assert tree["stanzas"] == [{"files": ["*"], "license": "Expat", "expression": "MIT", "line": 3}]
     tagger = LicenseTagger(recipe.stage("license"), {})
     tagger.setup()
     [doc] = tagger.process(Document(id="t/a.c", text="int x;", source="t", metadata={"path": "a.c"}))

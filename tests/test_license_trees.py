@@ -1,6 +1,8 @@
 """License files of source trees: REUSE.toml (REUSE spec 3.2) by path and precedence, and the
 installed distributions of a site-packages tree (METADATA applied to the files its RECORD lists)."""
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -36,9 +38,14 @@ def reuse():
     return tagger_for(REUSE_TREE)
 
 
-def test_reuse_toml_at_the_tree_root_is_inlined_and_applied_by_path(reuse):
+def test_reuse_toml_at_the_tree_root_is_recorded_and_applied_by_path(reuse):
     [tree] = reuse.options["trees"]["t"]
-    assert tree["file"] == "REUSE.toml" and tree["kind"] == "reuse-toml" and "[[annotations]]" in tree["text"]
+    assert tree["file"] == "REUSE.toml" and tree["kind"] == "reuse-toml"
+    assert tree["sha256"] == hashlib.sha256((REUSE_TREE / "REUSE.toml").read_bytes()).hexdigest()
+    assert tree["annotations"][0] == {"path": ["po/*.po", "po/*.pot"], "precedence": "aggregate",
+                                      "SPDX-License-Identifier": "GPL-3.0-or-later"}
+    assert tree["annotations"][-1]["SPDX-License-Identifier"] is None  # copyright only: still the last match
+    assert "SPDX-FileCopyrightText" not in json.dumps(tree) and "jane@example.com" not in json.dumps(tree)
     meta = tag(reuse, "po/de.po")  # the spec's own example table
     assert meta["license"] == "GPL-3.0-or-later"
     [ev] = meta["license_evidence"]
@@ -121,6 +128,11 @@ def test_each_installed_distribution_licenses_the_files_its_record_lists(site_pa
     assert [(t["file"], t["kind"], t["record"]["file"]) for t in trees] == [
         ("idna-3.20.dist-info/METADATA", "python-distribution", "idna-3.20.dist-info/RECORD"),
         ("mdurl-0.1.2.dist-info/METADATA", "python-distribution", "mdurl-0.1.2.dist-info/RECORD")]
+    # The record's tree paths only (no hashes; `../../../bin/idna` is not in the tree), no metadata text.
+    assert trees[0]["record"]["paths"] == ["idna-3.20.dist-info/METADATA", "idna-3.20.dist-info/RECORD",
+                                           "idna/__init__.py", "idna/__pycache__/__init__.cpython-311.pyc",
+                                           "idna/package_data.py"]
+    assert "sha256=" not in json.dumps(trees) and "Author-email" not in json.dumps(trees)
     for path in ("idna/__init__.py", "idna/package_data.py", "mdurl/__init__.py", "mdurl/_url.py"):
         meta = tag(site_packages, path, (SITE_PACKAGES / path).read_text("utf-8"))
         [ev] = [e for e in meta["license_evidence"] if e["method"] == "python-metadata"]

@@ -10,6 +10,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import logging
+import os
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +26,9 @@ SOURCE_KINDS = ("text", "code", "web")
 SOURCE_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet", "text", "warc", "html")
 # Stage keys in pipeline order; each maps option -> default. A stage is on unless `false`.
 STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
-    # policy: filters/licenses/<name>.yaml (inlined; `actions` override single categories); trees: filled
-    # on resolution with the DEP-5/REUSE/PKG-INFO files and installed distributions of text trees (see _license_trees).
+    # policy: filters/licenses/<name>.yaml (inlined; `actions` override single categories); trees: filled on
+    # resolution with the facts parsed from the DEP-5/REUSE/PKG-INFO files and installed distributions of text
+    # trees, never their text (see _license_trees).
     "license": {"policy": "default", "trees": {}},
     # keep: null keeps every language, else a list of language codes (py3langid's ISO 639-1).
     "language": {"keep": None},
@@ -63,6 +67,9 @@ _SIZE_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6,
 FILTERS_DIR = Path(__file__).resolve().parent / "filters"
 if not FILTERS_DIR.is_dir():  # editable install: the repo's top-level filters/
     FILTERS_DIR = Path(__file__).resolve().parents[2] / "filters"
+
+
+log = logging.getLogger(__name__)
 
 
 class RecipeError(ValueError):
@@ -162,13 +169,13 @@ def _expect(value: Any, types: type | tuple[type, ...], where: str, what: str) -
 
 
 def _spdx(value: Any, where: str) -> str:
-    from license_expression import get_spdx_licensing
+    from opencorpus.stages.licenses.normalize import parse_spdx
 
     _expect(value, str, where, "an SPDX license expression")
-    info = get_spdx_licensing().validate(value)
-    if info.errors:
-        raise RecipeError(f"{where}: not a valid SPDX expression {value!r}: {'; '.join(info.errors)}")
-    return info.normalized_expression
+    expression, problem = parse_spdx(value)
+    if expression is None:
+        raise RecipeError(f"{where}: not a valid SPDX expression {value!r}: {problem}")
+    return expression
 
 
 def _source(raw: Any, where: str) -> SourceSpec:
@@ -222,6 +229,7 @@ def load_yaml(data: str | bytes, where: str) -> Any:
 
 def _load_preset(folder: str, name: str, base_dir: str, where: str) -> dict[str, Any]:
     """A preset by name (filters/<folder>/<name>.yaml) or by path relative to the recipe."""
+    _expect(name, str, where, "a preset name or a .yaml path")
     candidates = []
     if name.endswith((".yaml", ".yml")):
         candidates.append(name if storage.is_absolute(name) else storage.join(base_dir, name))
@@ -275,59 +283,93 @@ def _license(options: dict[str, Any], value: dict[str, Any], base_dir: str, wher
 
 def _license_trees(stages: dict[str, dict[str, Any] | None], sources: list[SourceSpec], base_dir: str,
                    where: str) -> dict[str, dict[str, Any] | None]:
-    """Inline the license files of text trees into the license stage's options.
+    """Record the license files of text trees in the license stage's options: each by path and
+    sha256 with the licensing facts parsed from it (stages/licenses/trees.py), never its text.
 
-    The stage then needs no storage access, and the manifest records the exact copyright data
-    each run applied to paths (a file that changes between runs changes the recipe as run).
+    The stage then needs no storage access, and the manifest records exactly what each run applied
+    to paths (a file that changes between runs changes the recipe as run) without the copyright
+    lines and addresses those files hold.
     """
     options = stages.get("license")
     if options is None:
         return stages
-    trees = dict(options.get("trees") or {})
+    if options.get("trees"):
+        raise RecipeError(f"{where}: stages.license.trees: filled in from the sources' license files, "
+                          "not written by hand; name a file with a source's `license_file` instead")
+    trees = {}
     for i, source in enumerate(sources):
-        if source.name in trees or (source.format != "text" and not source.license_file):
+        if source.format != "text" and not source.license_file:
             continue
         root = source.uri if storage.is_absolute(source.uri) else storage.join(base_dir, source.uri)
         if any(c in root for c in "*?["):
             continue
-        found = []
-        for name in [source.license_file] if source.license_file else TREE_LICENSE_FILES:
-            url = storage.join(root, name)
-            if not storage.exists(url):
-                if source.license_file:
-                    raise RecipeError(f"{where}: sources[{i}].license_file: no file {url}")
-                continue
-            text = storage.read_bytes(url).decode("utf-8", errors="replace")
-            base = name.rsplit("/", 1)[-1]
-            kind = "python-metadata" if base in ("PKG-INFO", "METADATA") else "reuse-toml" if base == "REUSE.toml" else "dep5"
-            if kind == "dep5" and not re.match(r"(?i)format:\s*\S*(copyright-format|dep5|dep-5)", text.lstrip()):
-                if source.license_file:
-                    raise RecipeError(f"{where}: sources[{i}].license_file: {url} is not a machine-readable "
-                                      "(DEP-5) copyright file: it has no 'Format:' header")
-                continue
-            if kind == "reuse-toml":
-                _check_reuse_toml(text, name, f"{where}: sources[{i}] ({root})")
-            found.append({"file": name, "kind": kind, "text": text})
+        found = _tree_license_files(root, source, f"{where}: sources[{i}]")
         if not source.license_file:
-            found += _distributions(root)
+            found += _distributions(root, f"{where}: sources[{i}] ({root})")
         if found:
             trees[source.name] = found
     return {**stages, "license": {**options, "trees": trees}}
 
 
-def _check_reuse_toml(text: str, name: str, where: str) -> None:
-    # The stage's own parser, so a bad REUSE.toml stops the recipe here rather than every worker mid-run.
-    from opencorpus.stages.licenses.reuse_toml import ReuseTomlError, parse_reuse_toml
+def _tree_license_files(root: str, source: SourceSpec, where: str) -> list[dict[str, Any]]:
+    """The recorded license files of one tree: the one its `license_file` names (every problem with
+    it an error), else those of TREE_LICENSE_FILES that exist (a file outside the tree skipped)."""
+    from opencorpus.stages.licenses.trees import license_file
 
-    try:
-        parse_reuse_toml(text, name)
-    except ReuseTomlError as e:
-        raise RecipeError(f"{where}: {e}") from None
+    named = source.license_file
+    found = []
+    for name in [named] if named else TREE_LICENSE_FILES:
+        if named and not _under_root(name):
+            raise RecipeError(f"{where}.license_file: {name} is not under the source root {root}")
+        url = storage.join(root, name)
+        if not storage.exists(url):
+            if named:
+                raise RecipeError(f"{where}.license_file: no file {url}")
+            continue
+        if not _resolves_inside(root, url):
+            if named:
+                raise RecipeError(f"{where}.license_file: {name} resolves outside the source root {root}")
+            log.warning("%s (%s): %s resolves outside the source root; not read", where, root, name)
+            continue
+        try:
+            entry = license_file(name, storage.read_bytes(url))
+        except ValueError as e:  # Dep5Error, ReuseTomlError: stop here rather than every worker mid-run
+            raise RecipeError(f"{where} ({root}): {e}") from None
+        if entry is None and named:
+            raise RecipeError(f"{where}.license_file: {url} is not a machine-readable "
+                              "(DEP-5) copyright file: it has no 'Format:' header")
+        found += [entry] if entry else []
+    return found
 
 
-def _distributions(root: str) -> list[dict[str, Any]]:
+def _under_root(name: str) -> bool:
+    """Whether a relative path stays under the folder it is taken from (no `..` past it, not absolute)."""
+    path = posixpath.normpath(name)
+    return not posixpath.isabs(path) and path != ".." and not path.startswith("../")
+
+
+def _resolves_inside(root: str, url: str) -> bool:
+    """Whether a file under the tree root is in the tree once symlinks are followed: a link to a
+    file elsewhere (a credentials file, say) is not the tree's to publish. Object stores have no links."""
+    path, root_path = _local_path(url), _local_path(root)
+    if path is None or root_path is None:
+        return True
+    real_root = os.path.realpath(root_path)
+    return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
+
+
+def _local_path(url: str) -> str | None:
+    """The path on this machine's disk a URL names, or None for other storage."""
+    protocol, sep, path = url.partition("://")
+    return url if not sep else path if protocol in ("file", "local") else None
+
+
+def _distributions(root: str, where: str) -> list[dict[str, Any]]:
     """The metadata and file list of each distribution installed at the tree's root (one listing of
-    the root, one of each `*.dist-info`/`*.egg-info` folder: cheap on big trees), sorted by folder."""
+    the root, one of each `*.dist-info`/`*.egg-info` folder: cheap on big trees), sorted by folder;
+    one whose files resolve outside the tree is skipped."""
+    from opencorpus.stages.licenses.trees import distribution
+
     found = []
     for folder in storage.list_dir(root):
         suffix = next((s for s in DISTRIBUTION_FILES if folder.endswith(s)), None)
@@ -338,10 +380,13 @@ def _distributions(root: str) -> list[dict[str, Any]]:
         listing = next((n for n in lists if n in names), None)
         if metadata not in names or listing is None:
             continue
-        text, record = (storage.read_bytes(storage.join(root, folder, n)).decode("utf-8", errors="replace")
-                        for n in (metadata, listing))
-        found.append({"file": f"{folder}/{metadata}", "kind": "python-distribution", "text": text,
-                      "record": {"file": f"{folder}/{listing}", "text": record}})
+        meta_file, record_file = f"{folder}/{metadata}", f"{folder}/{listing}"
+        outside = [f for f in (meta_file, record_file) if not _resolves_inside(root, storage.join(root, f))]
+        if outside:
+            log.warning("%s: %s resolves outside the source root; not read", where, " and ".join(outside))
+            continue
+        found.append(distribution(meta_file, storage.read_bytes(storage.join(root, meta_file)),
+                                  record_file, storage.read_bytes(storage.join(root, record_file))))
     return found
 
 

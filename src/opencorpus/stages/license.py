@@ -4,7 +4,8 @@ with the evidence; then the recipe's license policy (keep, flag or drop by categ
 Findings (pure modules under stages/licenses/): SPDX-License-Identifier lines; the DEP-5/REUSE
 copyright file (`.reuse/dep5`, `REUSE.toml`) or PKG-INFO of the document's text tree applied to its
 path, and in a site-packages tree the METADATA of the distribution whose RECORD lists the path
-(inlined into the stage options by recipe resolution, so this stage reads no storage); REUSE `LICENSES/<id>.txt`
+(parsed by recipe resolution into the stage options, stages/licenses/trees.py, so this stage reads
+no storage and the manifest records what it applied, without the files' text); REUSE `LICENSES/<id>.txt`
 paths; license texts and notices
 matched against ScanCode's LicenseDB; pointers to Debian's common-licenses; license markup of raw
 HTML; GNU grants read as a sentence, in several languages. The source's declared license is the
@@ -23,17 +24,17 @@ from typing import Any, Callable, Iterator
 
 from opencorpus.document import Document, Removed
 from opencorpus.stages.licenses.combine import combine, offers_choice
-from opencorpus.stages.licenses.dep5 import evidence_for_path, parse_dep5
+from opencorpus.stages.licenses.dep5 import evidence_for_path
+from opencorpus.stages.licenses.dep5 import from_facts as dep5_from_facts
 from opencorpus.stages.licenses.gnu import find_grants, gnu_id
 from opencorpus.stages.licenses.html import find_markup
 from opencorpus.stages.licenses.matcher import license_index
 from opencorpus.stages.licenses.normalize import NOASSERTION, parse_spdx
 from opencorpus.stages.licenses.policy import LicensePolicy
-from opencorpus.stages.licenses.pymeta import distribution_files, metadata_evidence
 from opencorpus.stages.licenses.references import find_references
 from opencorpus.stages.licenses.reuse import licenses_dir_evidence
 from opencorpus.stages.licenses.reuse_toml import evidence_for_path as reuse_toml_evidence
-from opencorpus.stages.licenses.reuse_toml import parse_reuse_toml
+from opencorpus.stages.licenses.reuse_toml import from_facts as reuse_toml_from_facts
 
 __all__ = ["NOASSERTION", "LicenseTagger", "find_spdx_identifiers"]
 log = logging.getLogger(__name__)
@@ -88,21 +89,20 @@ class LicenseTagger:
         self.package: dict[str, list[dict[str, Any]]] = {}
         self.distributions: dict[str, dict[str, dict[str, Any]]] = {}  # source -> path -> evidence
         for source, files in (self.options.get("trees") or {}).items():
-            for f in files:
+            for f in files:  # the facts recipe resolution parsed (stages/licenses/trees.py)
                 if f["kind"] == "dep5":
-                    rule = partial(evidence_for_path, parse_dep5(f["text"], f["file"]), name=f["file"])
+                    rule = partial(evidence_for_path, dep5_from_facts(f["stanzas"]), name=f["file"])
                     self.by_path.setdefault(source, []).append(rule)
                 elif f["kind"] == "reuse-toml":
-                    rule = partial(reuse_toml_evidence, parse_reuse_toml(f["text"], f["file"]), name=f["file"])
+                    tables = reuse_toml_from_facts(f["annotations"], f["file"])
+                    rule = partial(reuse_toml_evidence, tables, name=f["file"])
                     self.by_path.setdefault(source, []).append(rule)
                 elif f["kind"] == "python-distribution":
-                    found = metadata_evidence(f["text"], f["file"])
                     paths = self.distributions.setdefault(source, {})
-                    for path in sorted(distribution_files(f["record"]["text"], f["record"]["file"])) if found else []:
-                        paths.setdefault(path, found)
+                    for path in f["record"]["paths"] if f["evidence"] else []:
+                        paths.setdefault(path, f["evidence"])
                 else:
-                    found = metadata_evidence(f["text"], f["file"])
-                    self.package.setdefault(source, []).extend([found] if found else [])
+                    self.package.setdefault(source, []).extend([f["evidence"]] if f["evidence"] else [])
 
     def process(self, doc: Document) -> Iterator[Document | Removed]:
         raw = doc.raw if doc.raw is not None else doc.text

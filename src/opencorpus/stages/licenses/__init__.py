@@ -1,5 +1,6 @@
 """License detection parts, one job per module (the stage itself is opencorpus.stages.license):
 normalize (names -> SPDX), matcher (LicenseDB texts and notices), references (common-licenses
 pointers), dep5 (Debian/REUSE copyright files by path), reuse_toml (REUSE.toml by path and precedence),
-pymeta (PKG-INFO, dist-info METADATA and RECORD), html (page markup),
+pymeta (PKG-INFO, dist-info METADATA and RECORD), trees (a text tree's license files as the recipe
+records them: path, sha256, parsed facts), html (page markup),
 combine (one expression, conflicts), policy (categories and actions)."""

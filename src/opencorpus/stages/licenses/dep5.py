@@ -2,6 +2,10 @@
 
 DEP-5 says: `*` matches any characters including `/`, `?` one character, `\\` escapes, patterns are
 relative to the source root, and the LAST matching `Files:` stanza wins.
+
+Recipe resolution parses the file and records only its facts (`to_facts`: per `Files:` stanza the
+patterns, license and line); the stage rebuilds the stanzas from them (`from_facts`). Copyright
+lines and license texts, which name people and their addresses, never leave the file.
 """
 
 from __future__ import annotations
@@ -42,9 +46,18 @@ def _glob(pattern: str) -> re.Pattern:
     return re.compile("^" + "".join(out) + "$", re.S)
 
 
+def _stanza(patterns: tuple[str, ...], license: str, expression: str, line: int) -> Stanza:
+    return Stanza(patterns, tuple(_glob(p) for p in patterns), license, expression, line)
+
+
+def is_machine_readable(text: str) -> bool:
+    """Whether the file starts with a DEP-5 `Format:` header."""
+    return bool(_FORMAT.match(text.lstrip()))
+
+
 def parse_dep5(text: str, name: str = "copyright") -> list[Stanza]:
     """The `Files:` stanzas of a DEP-5 file, in file order."""
-    if not _FORMAT.match(text.lstrip()):
+    if not is_machine_readable(text):
         raise Dep5Error(f"{name}: line 1: not a machine-readable copyright file (no DEP-5 'Format:' header)")
     stanzas, fields, current, start = [], {}, None, 1
     for number, line in enumerate(text.splitlines() + [""], start=1):
@@ -54,8 +67,7 @@ def parse_dep5(text: str, name: str = "copyright") -> list[Stanza]:
                     raise Dep5Error(f"{name}: line {start}: 'Files:' stanza without a 'License:' field")
                 patterns = tuple(p[2:] if p.startswith("./") else p for p in " ".join(fields["files"]).split())
                 short = fields["license"][0].strip()
-                expression, _ = name_to_spdx(short)
-                stanzas.append(Stanza(patterns, tuple(_glob(p) for p in patterns), short, expression, start))
+                stanzas.append(_stanza(patterns, short, name_to_spdx(short)[0], start))
             fields, current = {}, None
             continue
         if line.startswith("#"):
@@ -71,6 +83,17 @@ def parse_dep5(text: str, name: str = "copyright") -> list[Stanza]:
         else:
             raise Dep5Error(f"{name}: line {number}: expected 'Field: value' or an indented continuation")
     return stanzas
+
+
+def to_facts(stanzas: list[Stanza]) -> list[dict[str, Any]]:
+    """What the manifest records of the stanzas: no Copyright field, no license text."""
+    return [{"files": list(s.patterns), "license": s.license, "expression": s.expression, "line": s.line}
+            for s in stanzas]
+
+
+def from_facts(facts: list[dict[str, Any]]) -> list[Stanza]:
+    """The stanzas `to_facts` recorded, ready to match paths."""
+    return [_stanza(tuple(f["files"]), f["license"], f["expression"], f["line"]) for f in facts]
 
 
 def evidence_for_path(stanzas: list[Stanza], path: str, name: str) -> dict[str, Any] | None:

@@ -7,6 +7,10 @@ tables matching a path only the LAST one is used; `precedence` is "closest" (def
 own SPDX tags win, the table is a fallback), "aggregate" (the table applies together with the
 file's tags) or "override" (the table wins over the file's tags). Several
 `SPDX-License-Identifier` values all apply (AND).
+
+Recipe resolution parses the file and records only its facts (`to_facts`: per table the paths,
+precedence and license); the stage rebuilds the tables from them (`from_facts`).
+`SPDX-FileCopyrightText`, which names people and their addresses, never leaves the file.
 """
 
 from __future__ import annotations
@@ -75,8 +79,6 @@ def parse_reuse_toml(text: str, name: str = "REUSE.toml") -> list[Annotation]:
     tables = data.get("annotations", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ReuseTomlError(f"{name}: annotations: expected [[annotations]] tables")
-    folder = posixpath.dirname(name)
-    prefix = re.escape(folder + "/") if folder else ""
     out = []
     for number, table in enumerate(tables, start=1):
         where = f"{name}: annotations[{number}]"
@@ -95,9 +97,30 @@ def parse_reuse_toml(text: str, name: str = "REUSE.toml") -> list[Annotation]:
             if not expression:
                 raise ReuseTomlError(f"{where}.SPDX-License-Identifier: not a valid SPDX expression ({error})")
             expressions.append(expression)
-        regex = re.compile(prefix + "(?:" + "|".join(_glob(p) for p in patterns) + ")", re.S)
-        out.append(Annotation(patterns, regex, precedence, join(expressions) if expressions else None, number))
+        out.append(_annotation(name, patterns, precedence, join(expressions) if expressions else None, number))
     return out
+
+
+def _annotation(name: str, patterns: tuple[str, ...], precedence: str, expression: str | None,
+                number: int) -> Annotation:
+    """A table whose paths are taken relative to the folder of `name`, the REUSE.toml's path."""
+    folder = posixpath.dirname(name)
+    prefix = re.escape(folder + "/") if folder else ""
+    regex = re.compile(prefix + "(?:" + "|".join(_glob(p) for p in patterns) + ")", re.S)
+    return Annotation(patterns, regex, precedence, expression, number)
+
+
+def to_facts(annotations: list[Annotation]) -> list[dict[str, Any]]:
+    """What the manifest records of the tables, in file order (a copyright-only table stays: as the
+    last match for a path it still hides the tables before it)."""
+    return [{"path": list(a.patterns), "precedence": a.precedence, "SPDX-License-Identifier": a.expression}
+            for a in annotations]
+
+
+def from_facts(facts: list[dict[str, Any]], name: str) -> list[Annotation]:
+    """The tables `to_facts` recorded for the REUSE.toml at `name`, ready to match paths."""
+    return [_annotation(name, tuple(f["path"]), f["precedence"], f["SPDX-License-Identifier"], number)
+            for number, f in enumerate(facts, start=1)]
 
 
 def evidence_for_path(annotations: list[Annotation], path: str, name: str) -> dict[str, Any] | None:
