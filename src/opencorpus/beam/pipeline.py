@@ -26,7 +26,7 @@ from opencorpus.beam.read import ReadSources
 from opencorpus.beam.slices import ProcessSlices
 from opencorpus.beam.spill import SPILL_CHARS, SpillDocuments
 from opencorpus.beam.stage import ApplyStage
-from opencorpus.beam.stats import WriteStats, input_digest
+from opencorpus.beam.stats import DigestInputs, WriteStats
 from opencorpus.beam.tokenizer import BuildTokenizer, SampleIds
 from opencorpus.beam.write import LOCATED, TOKEN_PARTS, ShardCount, WriteDeadLetters, WriteDocumentParts, WriteRemovedParts
 from opencorpus.recipe import Recipe
@@ -77,8 +77,9 @@ class CurateCorpus(beam.PTransform):
     def expand(self, pbegin):
         plan = self.plan
         recipe, version_url = plan.recipe, plan.version_url
-        files, docs, dead = pbegin | "Ingest" >> ReadSources(recipe.sources, plan.files, recipe.date)
-        inputs = files | "HashInputs" >> beam.Map(input_digest)
+        files, docs, dead = pbegin | "Ingest" >> ReadSources(
+            recipe.sources, plan.files, recipe.date, recipe.stage("pii"))
+        inputs = files | "HashInputs" >> beam.ParDo(DigestInputs(recipe.stage("pii")))
         removed, dead_letters = [], [dead]
         facts = [docs | "CountDocs" >> beam.FlatMap(_input_facts), dead | "CountBad" >> beam.FlatMap(_input_facts)]
 

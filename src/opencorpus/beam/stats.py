@@ -10,13 +10,15 @@ import apache_beam as beam
 from opencorpus import storage
 from opencorpus.formats import layout
 from opencorpus.sources import SourceFile
+from opencorpus.stages.pii_identifiers import IdentifierRedactor
 
 
 def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, Any] | None,
              inputs: list[dict[str, Any]]) -> dict[str, Any]:
     """Nest summed facts into the stats.json shape (see snapshot/manifest.py)."""
     stats: dict[str, Any] = {
-        "inputs": sorted(inputs, key=lambda i: (i["source"], i["path"])),
+        # sha256 too: two names may read the same once redacted (two addresses -> <EMAIL_ADDRESS>).
+        "inputs": sorted(inputs, key=lambda i: (i["source"], i["path"], i["sha256"], i["bytes"])),
         "counts": {"input": 0, "output": 0, "removed": {}, "dead_letter": {}},
         "pii": {}, "licenses": {}, "sources": {}, "tokens": {"total": 0, "by_source": {}}, "files": {},
     }
@@ -43,6 +45,23 @@ def input_digest(file: SourceFile) -> dict[str, Any]:
     """What the manifest records of one input file, so a rebuild can check it has the same bytes."""
     sha256, size = storage.file_digest(file.url)
     return {"source": file.source, "path": file.display, "sha256": sha256, "bytes": size}
+
+
+class DigestInputs(beam.DoFn):
+    """SourceFile -> input_digest, the file's name redacted as record identifiers are when the
+    recipe redacts PII (pii: the stage's options, or None)."""
+
+    def __init__(self, pii: dict[str, Any] | None):
+        self.pii = pii
+
+    def setup(self) -> None:
+        self.identifiers = IdentifierRedactor(self.pii) if self.pii is not None else None
+
+    def process(self, file: SourceFile):
+        digest = input_digest(file)
+        if self.identifiers is not None:
+            [digest["path"]] = self.identifiers.redact([digest["path"]])
+        yield digest
 
 
 class WriteStats(beam.PTransform):
