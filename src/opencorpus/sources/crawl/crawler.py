@@ -12,19 +12,20 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import IO, Iterator
+from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from opencorpus import __version__, storage
-from opencorpus.document import normalize_url
-from opencorpus.sources.crawl.fetch import Fetcher, FetchError, Response
-from opencorpus.sources.crawl.html_meta import page_meta
-from opencorpus.sources.crawl.policy import Robots, Scope, TdmRep, address_refusal, header_reservation
+from opencorpus.sources.crawl.fetch import Fetcher, FetchError, Refused, Response
+from opencorpus.sources.crawl.html_meta import PageMeta, decode_html, page_meta
+from opencorpus.sources.crawl.policy import Robots, Scope, TdmRep, header_reservation
+from opencorpus.sources.crawl.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ class _Item:
     via: str | None = field(default=None, compare=False)
     hops: int = field(default=0, compare=False)
 
+    def log_record(self) -> dict:
+        """The fields every crawl-log line starts with."""
+        return {"url": self.url, "depth": self.depth, "via": self.via, "hops": self.hops}
+
 
 class _Session:
     """One run of `crawl`: its numbered WARC and log files, and the state read from earlier ones."""
@@ -93,8 +98,9 @@ class _Session:
 class Crawler:
     def __init__(self, config: CrawlConfig):
         self.config = config
-        self.scope = config.scope or Scope(hosts={urlsplit(normalize_url(s)).netloc for s in config.seeds})
-        self.fetcher = Fetcher(config.user_agent, config.timeout, config.max_bytes)
+        self.seeds = [canonical_url(s) for s in config.seeds]
+        self.scope = config.scope or Scope(hosts={urlsplit(s).netloc for s in self.seeds})
+        self.fetcher = Fetcher(config.user_agent, config.timeout, config.max_bytes, config.allow_private)
         self.robots: dict[str, Robots] = {}
         self.tdm: dict[str, TdmRep] = {}
         self.queues: dict[str, deque[_Item]] = {}
@@ -120,43 +126,48 @@ class Crawler:
             heapq.heappush(self.ready, (self.next_time.get(host, 0.0), host))
 
     def _restore(self, session: _Session) -> None:
-        """Rebuild the seen-set and the frontier from the logs of earlier sessions."""
+        """Rebuild the seen-set and the frontier from the logs of earlier sessions.
+
+        Their URLs are made canonical again: logs written before URLs were made ASCII hold raw
+        IRIs (/café), and a URL that can never be fetched must not stop every later session.
+        """
         done: dict[str, dict] = {}
         for record in session.earlier_records():
             done[record["url"]] = record
-        self.seen |= set(done)
+        self.seen |= set(_canonical(done))
         for record in done.values():
-            self.seen |= set(record.get("skipped_links", {}))
+            self.seen |= set(_canonical(record.get("skipped_links", {})))
             if record.get("reason") in ("fetched", "redirect"):
                 self.report.resumed += 1
         for record in done.values():
-            for link in record.get("links", []):
+            for link in _canonical(record.get("links", [])):
                 self._enqueue(_Item(record["depth"] + 1, link, via=record["url"]))
-            if record.get("location"):
-                self._enqueue(_Item(record["depth"], record["location"], via=record["url"], hops=record["hops"] + 1))
+            for location in _canonical([record["location"]] if record.get("location") else []):
+                self._enqueue(_Item(record["depth"], location, via=record["url"], hops=record["hops"] + 1))
 
     # -- the loop --------------------------------------------------------------------------
 
     def run(self) -> CrawlReport:
         session = _Session(self.config.out)
         self._restore(session)
-        for seed in self.config.seeds:
-            self._enqueue(_Item(0, normalize_url(seed)))
+        for seed in self.seeds:
+            self._enqueue(_Item(0, seed))
         self.report.warc = storage.join(self.config.out, session.warc_name)
         self.report.log = session.log_url
         last_progress = time.monotonic()
         with storage.open_url(self.report.warc, "wb") as warc_file, storage.open_url(session.log_url, "wb") as log_file:
-            writer = WARCWriter(warc_file, gzip=True)
-            writer.write_record(writer.create_warcinfo_record(session.warc_name, {
-                "software": self.config.user_agent, "format": "WARC File Format 1.1",
-                "robots": "obey", "tdm-reservation": "obey"}))
+            warc_file.write(_warcinfo(session.warc_name, self.config.user_agent))
             while self.ready and self.report.fetched + self.report.resumed < self.config.max_pages:
                 when, host = heapq.heappop(self.ready)
                 self.scheduled.discard(host)
                 if when > time.monotonic():  # politeness: this host is the next one allowed
                     time.sleep(when - time.monotonic())
                 item = self.queues[host].popleft()
-                record = self._visit(item, writer, session.warc_name)
+                record, records = self._visit_safely(item)
+                if records:  # all of one URL's records in one write, then its log line
+                    record.update(warc=session.warc_name, offset=_tell(warc_file))
+                    warc_file.write(records)
+                    warc_file.flush()
                 self.next_time[host] = time.monotonic() + self._delay(host)
                 self._schedule(host)
                 log_file.write(json.dumps(record, sort_keys=True).encode("utf-8") + b"\n")
@@ -174,57 +185,62 @@ class Crawler:
 
     # -- one URL -----------------------------------------------------------------------------
 
-    def _visit(self, item: _Item, writer: WARCWriter, warc_name: str) -> dict:
-        record = {"url": item.url, "depth": item.depth, "via": item.via, "hops": item.hops}
+    def _visit_safely(self, item: _Item) -> tuple[dict, bytes]:
+        """`_visit`, except that a failure on one URL is logged and skipped: a hostile page must not
+        end the crawl, nor every session that resumes it."""
+        try:
+            return self._visit(item)
+        except Exception as e:
+            reason = f"error:{type(e).__name__}"
+            self.report.skip(reason)
+            log.warning("[crawl] skip %s: %s", item.url, reason, exc_info=True)
+            return {**item.log_record(), "status": None, "reason": reason}, b""
+
+    def _visit(self, item: _Item) -> tuple[dict, bytes]:
+        """The URL's log record and its WARC records (b"" when nothing is archived)."""
+        record = item.log_record()
         reason = self._refusal(item)
         if reason:
             self.report.skip(reason)
             log.info("[crawl] skip %s: %s", item.url, reason)
-            return {**record, "status": None, "reason": reason}
+            return {**record, "status": None, "reason": reason}, b""
         try:
             response = self.fetcher.get(item.url)
         except FetchError as e:
             self.report.skip(e.reason)
             log.info("[crawl] skip %s: %s", item.url, e.reason)
-            return {**record, "status": None, "reason": e.reason}
+            return {**record, "status": None, "reason": e.reason}, b""
         record["status"] = response.status
         reason = header_reservation(response.header_map(), ROBOTS_TOKEN)
         content_type = response.header("content-type").split(";")[0].strip().lower()
-        meta = page_meta(response.body.decode("utf-8", errors="replace"), item.url, ROBOTS_TOKEN) \
+        meta = page_meta(decode_html(response.body, response.header("content-type")), item.url, ROBOTS_TOKEN) \
             if content_type in HTML_TYPES and response.status == 200 else None
         if reason is None and meta is not None:
             reason = "tdm-reserved" if meta.tdm_reservation else "noai" if "noai" in meta.robots else None
         if reason:
             self.report.skip(reason)
             log.info("[crawl] skip %s: %s", item.url, reason)
-            return {**record, "reason": reason}
+            return {**record, "reason": reason}, b""
         if 300 <= response.status < 400 and response.header("location"):
-            return {**record, **self._redirect(item, response, writer, warc_name)}
-        links, skipped = [], {}
-        if meta is not None and item.depth < self.config.max_depth and "nofollow" not in meta.robots:
-            for link in meta.links:
-                out = self._out_of_scope(link)
-                if out:
-                    skipped[link] = out
-                else:
-                    links.append(link)
-                    self._enqueue(_Item(item.depth + 1, link, via=item.url))
-        offset = self._archive(writer, response, item, links)
+            return self._redirect(item, response, record)
+        links, skipped = self._links(item, meta)
+        records = _archive(response, item, links)
+        self._follow(item, links, skipped)
         self.report.fetched += 1
         return {**record, "reason": "fetched", "content_type": content_type, "bytes": len(response.body),
-                "warc": warc_name, "offset": offset, "links": links, "skipped_links": skipped}
+                "links": links, "skipped_links": skipped}, records
 
     def _refusal(self, item: _Item) -> str | None:
         if item.hops > self.config.max_redirects:
             return "too-many-redirects"
         parts = urlsplit(item.url)
-        refused = address_refusal(parts.hostname or "", self.config.allow_private)
-        if refused:
-            return refused
         origin = f"{parts.scheme}://{parts.netloc}"
         if parts.netloc not in self.robots:
-            self.robots[parts.netloc] = Robots(*self._fetch_aside(origin + "/robots.txt"), ROBOTS_TOKEN)
-            self.tdm[parts.netloc] = TdmRep(*self._fetch_aside(origin + "/.well-known/tdmrep.json"))
+            try:  # the first fetch from a host: its address check decides for the page too
+                robots, tdm = self._fetch_aside(origin + "/robots.txt"), self._fetch_aside(origin + "/.well-known/tdmrep.json")
+            except Refused as e:
+                return e.reason
+            self.robots[parts.netloc], self.tdm[parts.netloc] = Robots(*robots, ROBOTS_TOKEN), TdmRep(*tdm)
             asked = self.robots[parts.netloc].crawl_delay()
             if asked and asked > self.config.max_delay:
                 log.warning("[crawl] %s asks a crawl-delay of %.0f s; using %.0f s", parts.netloc, asked, self.config.max_delay)
@@ -235,58 +251,110 @@ class Crawler:
         return None
 
     def _fetch_aside(self, url: str) -> tuple[int | None, bytes]:
-        """robots.txt and tdmrep.json: (status, body), or (None, b'') when nothing answered."""
+        """robots.txt and tdmrep.json: (status, body), or (None, b'') when nothing answered.
+
+        Raises Refused: a host whose address is refused is not asked anything."""
         try:
             response = self.fetcher.get(url)
+        except Refused:
+            raise
         except FetchError:
             return None, b""
         return response.status, response.body
 
-    def _out_of_scope(self, url: str) -> str | None:
-        """The reason a link is not followed (counted once per URL), or None."""
-        reason = self.scope.reason_out(url)
-        if reason and url not in self.seen:
+    def _links(self, item: _Item, meta: PageMeta | None) -> tuple[list[str], dict[str, str]]:
+        """The page's links to follow, and those out of scope with the reason."""
+        if meta is None or item.depth >= self.config.max_depth or "nofollow" in meta.robots:
+            return [], {}
+        links, skipped = [], {}
+        for link in meta.links:
+            out = self.scope.reason_out(link)
+            if out:
+                skipped[link] = out
+            else:
+                links.append(link)
+        return links, skipped
+
+    def _follow(self, item: _Item, links: Iterable[str], skipped: dict[str, str]) -> None:
+        for link, reason in skipped.items():
+            self._skip_link(link, reason)
+        for link in links:
+            self._enqueue(_Item(item.depth + 1, link, via=item.url))
+
+    def _skip_link(self, url: str, reason: str) -> None:
+        """A link not followed is counted once per URL."""
+        if url not in self.seen:
             self.seen.add(url)
             self.report.skip(reason)
-        return reason
 
-    def _redirect(self, item: _Item, response: Response, writer: WARCWriter, warc_name: str) -> dict:
+    def _redirect(self, item: _Item, response: Response, record: dict) -> tuple[dict, bytes]:
         try:
-            target = normalize_url(urljoin(item.url, response.header("location")))
+            target = canonical_url(urljoin(item.url, _header_text(response.header("location"))))
         except ValueError:
             self.report.skip("bad-redirect")
-            return {"reason": "bad-redirect"}
-        offset = self._archive(writer, response, item, [])
+            return {**record, "reason": "bad-redirect"}, b""
+        records = _archive(response, item, [])
         self.report.fetched += 1
-        out = self._out_of_scope(target)
+        out = self.scope.reason_out(target)
         if out:
-            return {"reason": "redirect", "warc": warc_name, "offset": offset, "skipped_links": {target: out}}
+            self._skip_link(target, out)
+            return {**record, "reason": "redirect", "skipped_links": {target: out}}, records
         self._enqueue(_Item(item.depth, target, via=item.url, hops=item.hops + 1))
-        return {"reason": "redirect", "location": target, "warc": warc_name, "offset": offset}
+        return {**record, "reason": "redirect", "location": target}, records
 
-    # -- WARC ---------------------------------------------------------------------------------
 
-    def _archive(self, writer: WARCWriter, response: Response, item: _Item, links: list[str]) -> int:
-        """request, response and metadata records; returns the response record's offset."""
-        parts = urlsplit(item.url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        request = writer.create_warc_record(item.url, "request", payload=BytesIO(),
-                                            http_headers=StatusAndHeaders(f"GET {path} HTTP/1.1", response.request_headers,
-                                                                          is_http_request=True))
+def _canonical(urls: Iterable[str]) -> Iterator[str]:
+    """The canonical form of each URL that has one."""
+    for url in urls:
+        try:
+            yield canonical_url(url)
+        except ValueError:
+            log.info("[crawl] dropping %r from an earlier log: not a URL", url)
+
+
+def _header_text(value: str) -> str:
+    """A header value as its sender most likely meant it: http.client reads header bytes as Latin-1,
+    servers send UTF-8 (or bytes that are neither, kept as surrogates and percent-encoded as they were)."""
+    return value.encode("latin-1").decode("utf-8", errors="surrogateescape")
+
+
+# -- WARC ---------------------------------------------------------------------------------------
+
+
+def _warcinfo(warc_name: str, software: str) -> bytes:
+    return _warc_bytes(lambda writer: [writer.create_warcinfo_record(warc_name, {
+        "software": software, "format": "WARC File Format 1.1", "robots": "obey", "tdm-reservation": "obey"})])
+
+
+def _archive(response: Response, item: _Item, links: list[str]) -> bytes:
+    """response, request and metadata records, serialized together: a failure in any of them leaves
+    nothing half-written, and the response record is first (the log's offset points at it)."""
+    parts = urlsplit(item.url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+    def build(writer: WARCWriter) -> list[Any]:
         http = StatusAndHeaders(f"{response.status} {response.reason}".strip(), response.headers, protocol="HTTP/1.1")
-        record = writer.create_warc_record(item.url, "response", payload=BytesIO(response.body), http_headers=http)
-        request.rec_headers.add_header("WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID"))
-        offset = _tell(writer.out)
-        writer.write_record(record)
-        writer.write_record(request)
+        answer = writer.create_warc_record(item.url, "response", payload=BytesIO(response.body), http_headers=http)
+        request = writer.create_warc_record(item.url, "request", payload=BytesIO(), http_headers=StatusAndHeaders(
+            f"GET {path} HTTP/1.1", response.request_headers, is_http_request=True))
         lines = [f"via: {item.via}"] if item.via else []
         lines += [f"hopsFromSeed: {item.depth}"] + [f"outlink: {link}" for link in links]
         metadata = writer.create_warc_record(item.url, "metadata", payload=BytesIO("\n".join(lines).encode("utf-8")),
                                              warc_content_type="application/warc-fields")
-        metadata.rec_headers.add_header("WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID"))
-        writer.write_record(metadata)
-        writer.out.flush()
-        return offset
+        for concurrent in (request, metadata):
+            concurrent.rec_headers.add_header("WARC-Concurrent-To", answer.rec_headers.get_header("WARC-Record-ID"))
+        return [answer, request, metadata]
+
+    return _warc_bytes(build)
+
+
+def _warc_bytes(build: Callable[[WARCWriter], list[Any]]) -> bytes:
+    """The records `build` makes with a writer, as the gzipped bytes that writer would append to a WARC file."""
+    buffer = BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    for record in build(writer):
+        writer.write_record(record)
+    return buffer.getvalue()
 
 
 def _tell(out: IO[bytes]) -> int:

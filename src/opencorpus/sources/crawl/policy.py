@@ -8,8 +8,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import socket
 import urllib.robotparser
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -36,19 +36,16 @@ class Scope:
         return None
 
 
-def address_refusal(host: str, allow_private: bool) -> str | None:
-    """'private-address' when the host resolves to a private, loopback, link-local or reserved address.
+def address_refusal(addresses: Iterable[str], allow_private: bool) -> str | None:
+    """'private-address' when any of a host's addresses is private, loopback, link-local or reserved.
 
-    Every address the name resolves to is checked, so a public name pointing inside is refused too.
+    The fetcher resolves a name once, asks this about every address, and connects only to those:
+    a public name pointing inside is refused, and so is one that changes its answer in between.
     """
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return "dns-failure"
     if allow_private:
         return None
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope (fe80::1%eth0) is no part of it
         if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
             return "private-address"
     return None
