@@ -235,7 +235,7 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
     log.info("[plan]       %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
     storage.write_bytes(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
     scratch_url = storage.join(version_url, layout.SCRATCH)
-    slices = slices_for_bytes(sum(storage.size(f.url) for f in files))
+    slices = slices_for_bytes(sum(storage.input_size(f.url) for f in files))
     try:
         runner, cpu = run_plan(Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices), beam_args)
     finally:

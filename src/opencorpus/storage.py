@@ -110,7 +110,7 @@ def input_refusal(url: str, root: str) -> tuple[str, str] | None:
         return "unreadable", f"cannot resolve the path: {e.strerror or e}"
     real_root = os.path.realpath(url_to_fs(root)[1])
     if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
-        return "outside-root", "its real path is outside the folder the source names (a symlink or '..'); not read"
+        return "outside-root", "a symlink to a file outside the folder the source names; not read"
     if not stat.S_ISREG(mode):
         return "not-a-regular-file", f"a {_file_kind(mode)}, not a regular file; not read"
     return None
@@ -166,6 +166,15 @@ def size(url: str) -> int:
     return int(fs.size(path))
 
 
+def input_size(url: str) -> int:
+    """An input file's size for planning, 0 when it has none: a dangling symlink or a symlink
+    loop fails to stat, and its reader makes it a dead letter (see input_refusal)."""
+    try:
+        return size(url)
+    except OSError:
+        return 0
+
+
 def list_files(root: str) -> list[str]:
     """Every file below `root`, as paths relative to it, sorted."""
     fs, path = url_to_fs(root)
@@ -201,14 +210,14 @@ class CorruptStream(StreamError):
     reason = "corrupt"
 
 
-# Compressed bytes per decompress call. zstd's densest block (RLE: 4 bytes for 128 KiB) expands
-# 32768-fold and its decompressobj has no output cap, so 1 KiB in is at most 32 MiB out: a
-# gigabyte-sized bomb arrives in bounded pieces. zlib expands at most ~1032-fold.
-_FEED = 1 << 10
+# Compressed bytes per decompress call, so that one call yields at most 16 MiB however dense the
+# input: zstd's densest block (RLE, 4 bytes for 128 KiB) expands 32768-fold and its
+# decompressobj has no output cap; deflate expands at most ~1032-fold.
+_FEED = {"zstd": 512, "gzip": 16 << 10}
 
 
 def iter_decompressed(fileobj: IO[bytes], compression: str | None) -> Iterator[bytes]:
-    """Decompressed chunks of a stream, each at most 32 MiB whatever the compression ratio.
+    """Decompressed chunks of a stream, each at most 16 MiB whatever the compression ratio.
 
     Raises TruncatedStream for a stream that stops inside a frame (zstandard's stream_reader
     would stop silently, hence frames decoded one by one here) and CorruptStream, naming the
@@ -231,13 +240,13 @@ def _decompressor(compression: str) -> zlib._Decompress | zstandard.ZstdDecompre
 
 def _inflate(fileobj: IO[bytes], compression: str) -> Iterator[bytes]:
     """Frames (zstd) or members (gzip) one after the other, fed _FEED bytes at a time."""
-    dobj, fed, offset = _decompressor(compression), False, 0
+    dobj, fed, ended, offset, feed = _decompressor(compression), False, False, 0, _FEED[compression]
     while data := fileobj.read(_CHUNK):
-        for start in range(0, len(data), _FEED):
-            piece = data[start:start + _FEED]
+        for start in range(0, len(data), feed):
+            piece = data[start:start + feed]
             while piece:
-                if compression == "gzip" and not fed:
-                    piece = piece.lstrip(b"\x00")  # zero padding between members, as gzip allows
+                if compression == "gzip" and ended and not fed:
+                    piece = piece.lstrip(b"\x00")  # zero padding after a member, as gzip allows
                     if not piece:
                         break
                 try:
@@ -249,14 +258,14 @@ def _inflate(fileobj: IO[bytes], compression: str) -> Iterator[bytes]:
                     yield out
                 piece = dobj.unused_data if dobj.eof else b""
                 if dobj.eof:
-                    dobj, fed = _decompressor(compression), False
+                    dobj, fed, ended = _decompressor(compression), False, True
         offset += len(data)
     if fed:
         raise TruncatedStream(f"{compression} stream ends in the middle of a frame (truncated file?)")
 
 
-# What bytes.strip() removes: a line of these alone is blank.
-_NOT_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")
+# A run of what bytes.strip() removes: a line of these alone is blank.
+_BLANK = re.compile(rb"[ \t\n\r\x0b\x0c]*")
 
 
 class Line(NamedTuple):
@@ -278,7 +287,8 @@ def numbered_lines(fileobj: IO[bytes], compression: str | None, max_bytes: int) 
     blank lines are skipped at C speed, so a gigabyte of newlines costs neither memory nor time.
     A StreamError carries in `line` the number of the line it cut.
     """
-    number, held, size, blank = 1, [], 0, True
+    number, size, blank = 1, 0, True
+    held: list[bytes] = []  # the pieces of the current line, while it fits
 
     def hold(chunk: bytes, start: int, end: int) -> None:
         nonlocal size
@@ -295,15 +305,15 @@ def numbered_lines(fileobj: IO[bytes], compression: str | None, max_bytes: int) 
         for chunk in iter_decompressed(fileobj, compression):
             pos = 0
             while pos < len(chunk):
-                if blank:  # only whitespace so far: jump to the next byte that is not
-                    found = _NOT_BLANK.search(chunk, pos)
-                    stop = found.start() if found else len(chunk)
+                if blank:  # only whitespace so far: jump over the run of it
+                    run = _BLANK.match(chunk, pos)
+                    stop = run.end() if run else pos  # (`*` always matches)
                     if newlines := chunk.count(b"\n", pos, stop):
                         number += newlines
                         held.clear()
                         size, pos = 0, chunk.rfind(b"\n", pos, stop) + 1
                     hold(chunk, pos, stop)
-                    if not found:
+                    if stop == len(chunk):
                         break
                     pos, blank = stop, False
                 newline = chunk.find(b"\n", pos)
@@ -323,3 +333,8 @@ def numbered_lines(fileobj: IO[bytes], compression: str | None, max_bytes: int) 
 def iter_lines(fileobj: IO[bytes], compression: str | None) -> Iterator[bytes]:
     """The non-blank lines (without the newline) of a stream this project wrote: no cap."""
     return (line.data for line in numbered_lines(fileobj, compression, sys.maxsize))
+
+
+def is_dir(url: str) -> bool:
+    fs, path = url_to_fs(url)
+    return bool(fs.isdir(path))

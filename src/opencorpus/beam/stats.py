@@ -41,8 +41,12 @@ def stats_bytes(stats: dict[str, Any]) -> bytes:
     return (json.dumps(stats, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def input_digest(file: SourceFile) -> dict[str, Any]:
-    """What the manifest records of one input file, so a rebuild can check it has the same bytes."""
+def input_digest(file: SourceFile) -> dict[str, Any] | None:
+    """What the manifest records of one input file, so a rebuild can check it has the same bytes;
+    None for a file the readers refuse (storage.input_refusal), which is not read here either:
+    a FIFO would hang, a link to /dev/zero never end. Its dead letter records it."""
+    if storage.input_refusal(file.url, file.root):
+        return None
     sha256, size = storage.file_digest(file.url)
     return {"source": file.source, "path": file.display, "sha256": sha256, "bytes": size}
 
@@ -59,6 +63,8 @@ class DigestInputs(beam.DoFn):
 
     def process(self, file: SourceFile):
         digest = input_digest(file)
+        if digest is None:
+            return
         if self.identifiers is not None:
             [digest["path"]] = self.identifiers.redact([digest["path"]])
         yield digest

@@ -15,21 +15,27 @@ COMPRESSION = {"jsonl": None, "jsonl.gz": "gzip", "jsonl.zst": "zstd"}
 
 
 def read_jsonl(spec: SourceSpec, url: str, display: str, date: str) -> Iterator[Document | DeadLetter]:
-    """Every line of one file as a Document, or a DeadLetter naming file:line and the reason."""
-    line_no = 0
+    """Every non-blank line of one file as a Document, or a DeadLetter naming file:line and the reason.
+
+    A file that stops being readable (truncated, corrupt) keeps the lines before the break
+    and ends with one dead letter there.
+    """
     try:
         with storage.open_url(url, "rb") as f:
-            for line_no, line in enumerate(storage.iter_lines(f, COMPRESSION[spec.format]), start=1):
-                if line.strip():
-                    yield _record(spec, line, f"{display}:{line_no}", line_no, date)
-    except (storage.TruncatedStream, OSError) as e:
-        reason = "truncated" if isinstance(e, storage.TruncatedStream) else "unreadable"
-        yield dead_letter(spec, f"{display}:{line_no + 1}", reason, f"unreadable after line {line_no}: {e}")
+            for line in storage.numbered_lines(f, COMPRESSION[spec.format], spec.max_document_bytes):
+                location = f"{display}:{line.number}"
+                if line.too_large:
+                    yield dead_letter(spec, location, "too-large",
+                                      f"line of {line.size} bytes exceeds max_document_bytes={spec.max_document_bytes}")
+                else:
+                    yield _record(spec, line.data, location, line.number, date)
+    except storage.StreamError as e:
+        yield dead_letter(spec, f"{display}:{e.line}", e.reason, f"unreadable from line {e.line} on: {e}")
+    except OSError as e:
+        yield dead_letter(spec, display, "unreadable", f"unreadable file: {e}")
 
 
 def _record(spec: SourceSpec, line: bytes, location: str, line_no: int, date: str) -> Document | DeadLetter:
-    if len(line) > spec.max_document_bytes:
-        return dead_letter(spec, location, "too-large", f"line of {len(line)} bytes exceeds max_document_bytes={spec.max_document_bytes}")
     try:
         record = orjson.loads(line)  # several times json's speed; also rejects invalid UTF-8
     except orjson.JSONDecodeError as e:

@@ -18,9 +18,16 @@ def read_parquet(spec: SourceSpec, url: str, display: str, date: str) -> Iterato
     row = 0
     try:
         with storage.open_url(url, "rb") as f:
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=1024):
+            parquet = pq.ParquetFile(f)
+            for batch in parquet.iter_batches(batch_size=1024, columns=_columns(spec, parquet.schema_arrow.names)):
                 for record in batch.to_pylist():
                     row += 1
                     yield record_to_document(spec, record, f"{display}:{row}", str(row), date)
     except Exception as e:  # pyarrow raises several types for corrupt files
         yield dead_letter(spec, f"{display}:{row + 1}", "unreadable", f"unreadable Parquet after row {row}: {type(e).__name__}: {e}")
+
+
+def _columns(spec: SourceSpec, names: list[str]) -> list[str]:
+    """The columns a Document takes: others (images, embeddings) would be decoded for nothing."""
+    wanted = (spec.text_field, spec.id_field, spec.created_field, spec.url_field)
+    return [name for name in dict.fromkeys(wanted) if name and name in names]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opencorpus import storage
-from opencorpus.document import DeadLetter, Document, canonical_text, digest_of_canonical
+from opencorpus.document import DeadLetter, Document, canonical_text, digest_of_canonical, normalize_url
 from opencorpus.recipe import SourceSpec
 
 STAGE = "ingest"
@@ -49,7 +49,9 @@ def make_document(spec: SourceSpec, date: str, local_id: str, text: Any, locatio
     except UnicodeEncodeError:  # lone surrogates from a JSON "\ud800" escape
         return dead_letter(spec, location, "invalid-unicode", "text is not valid Unicode (lone surrogate)", local_id)
     metadata: dict[str, Any] = {"sha256": sha256}
-    if url is not None:
+    if url not in (None, ""):
+        if problem := _url_problem(url):
+            return dead_letter(spec, location, "bad-url", problem, local_id)
         metadata["url"] = url
     if path is not None:
         metadata["path"] = path
@@ -67,3 +69,15 @@ def make_document(spec: SourceSpec, date: str, local_id: str, text: Any, locatio
 
 def _too_large(spec: SourceSpec, location: str, local_id: str, size: int) -> DeadLetter:
     return dead_letter(spec, location, "too-large", f"document of {size} bytes exceeds max_document_bytes={spec.max_document_bytes}", local_id)
+
+
+def _url_problem(url: Any) -> str | None:
+    """Why the index could not key a document by this URL (normalize_url refuses it), or None.
+    The URL itself is not quoted: it can carry a password."""
+    if not isinstance(url, str):
+        return f"url is {type(url).__name__}, expected a string"
+    try:
+        normalize_url(url)
+    except ValueError:
+        return "url is not an absolute URL with a host and a port in 0-65535"
+    return None

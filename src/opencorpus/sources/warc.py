@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader  # type: ignore[import-untyped]
 
 from opencorpus import storage
 from opencorpus.document import DeadLetter, Document
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PAYLOAD_TYPES = ("response", "resource")
+# warcio parses WARC and HTTP headers with unbounded readline(): one header line without an end,
+# or millions of short ones, from a few KB of gzip would fill memory (30 MB of "a: b" lines
+# took 800 MB). Real header blocks are a few KB.
+MAX_HEADER_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -49,14 +54,47 @@ class WarcReadError(Exception):
     """warcio gave up on a file: `offset` is where the unreadable record starts."""
 
     def __init__(self, offset: int, records: int, cause: Exception):
-        super().__init__(f"{type(cause).__name__}: {' '.join(str(cause).split())[:200]}")
+        # Our own message, else the cause's class only: warcio's quote the record's first line (content).
+        super().__init__(str(cause) if isinstance(cause, HeadersTooLong) else type(cause).__name__)
         self.offset = offset
         self.records = records
 
 
+class HeadersTooLong(ValueError):
+    """More than MAX_HEADER_BYTES of header lines in one record."""
+
+
+class _HeaderCappedReader(DecompressingBufferedReader):
+    """warcio's reader, refusing more than MAX_HEADER_BYTES of lines between two reads of a payload."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.line_bytes = 0
+
+    def readline(self, length: int | None = None) -> bytes:
+        budget = MAX_HEADER_BYTES - self.line_bytes + 1
+        line = super().readline(budget if length is None else min(length, budget))
+        self.line_bytes += len(line)
+        if self.line_bytes > MAX_HEADER_BYTES:
+            raise HeadersTooLong(f"headers longer than {MAX_HEADER_BYTES} bytes")
+        return line
+
+    def read(self, length: int | None = None) -> bytes:
+        self.line_bytes = 0
+        return super().read(length)
+
+
+class _Archive(ArchiveIterator):
+    """warcio's ArchiveIterator reading through a _HeaderCappedReader."""
+
+    def __init__(self, fileobj: IO[bytes]):
+        super().__init__(fileobj)
+        self.reader = _HeaderCappedReader(self.fh)
+
+
 def iter_records(fileobj: IO[bytes], max_payload: int) -> Iterator[WarcRecord]:
     """Every record of a WARC/ARC stream in order; raises WarcReadError where reading fails."""
-    archive = ArchiveIterator(fileobj)
+    archive = _Archive(fileobj)
     next_offset, count = 0, 0
     try:
         for record in archive:
@@ -72,7 +110,8 @@ def iter_records(fileobj: IO[bytes], max_payload: int) -> Iterator[WarcRecord]:
             # a bogus length (an unsplit gzip member) must not point before the record
             next_offset, count = max(offset + archive.get_record_length(), offset), count + 1
             media_type, charset = _content_type(record)
-            yield WarcRecord(offset, record.rec_type, _target_uri(record), _date(record),
+            # a record without WARC-Type has rec_type None: name it, so that it is skipped and counted
+            yield WarcRecord(offset, record.rec_type or "untyped", _target_uri(record), _date(record),
                              record.http_headers.get_statuscode() if record.http_headers else None,
                              media_type, charset, payload, oversized)
     except Exception as e:  # warcio, gzip and zlib raise many types for broken archives
