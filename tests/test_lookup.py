@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import uvicorn
@@ -17,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from opencorpus.cli import main
 from opencorpus.document import canonical_hash
+from opencorpus.lookup.limits import DEFAULTS, BodyLimit, Limits, server_config
 from opencorpus.lookup.server import create_app
 
 BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
@@ -51,11 +54,12 @@ def build_snapshot(folder: Path) -> Path:
 
 
 @contextmanager
-def serve(version_url: str) -> Iterator[str]:
-    """The real uvicorn server on a free 127.0.0.1 port, in a thread; yields its base URL."""
+def serve(version_url: str, limits: Limits = DEFAULTS) -> Iterator[str]:
+    """The real uvicorn server, configured as `opencorpus serve` runs it, on a free 127.0.0.1
+    port in a thread; yields its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(version_url), log_level="warning"))
+    server = uvicorn.Server(server_config(create_app(version_url, limits=limits), log_level="warning", limits=limits))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -135,6 +139,14 @@ def test_cli_bad_hash_is_a_usage_error(corpus, capsys, bad, why):
     assert "is not a sha256 (64 hex digits" in err and why in err
 
 
+@pytest.mark.parametrize("bad", ["http://a:port/", "http://[zz/", "http://a:-1/", "http://[::1]:99999999/",
+                                 "http:///no-host", "http://a/\ud800"])
+def test_cli_url_that_cannot_be_normalized_is_a_usage_error(corpus, capsys, bad):
+    code, answer, err = license_cli(capsys, bad, "--snapshot", str(corpus))
+    assert code == 2 and answer is None
+    assert "not a URL that can be looked up" in err and "Traceback" not in err
+
+
 def test_cli_missing_snapshot_exits_3(tmp_path, capsys):
     code, _, err = license_cli(capsys, "0" * 64, "--snapshot", str(tmp_path / "nowhere"))
     assert code == 3 and "no snapshot at" in err
@@ -185,6 +197,86 @@ def test_api_batch_lookup(client):
     assert client.post("/v1/lookup", json={"urls": ["not a url"]}).status_code == 422
 
 
+BAD_URLS = ["http://a:port/", "http://[zz/", "http://a:-1/", "http://[::1]:99999999/", "http://a/\ud800",
+            "http://[v1.x/", "HTTP://" + "a" * 8000 + ":x/"]
+
+
+@pytest.mark.parametrize("bad", BAD_URLS)
+def test_api_url_that_cannot_be_normalized_is_422_naming_its_place(client, bad):
+    body = json.dumps({"sha256": [hash_of("a")], "urls": ["https://example.com/c", bad]})
+    response = client.post("/v1/lookup", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "urls", 1]
+    assert set(error) == {"loc", "msg", "type"}  # never `input`: no echo
+    assert bad.split("//")[1][:5] not in response.text
+
+
+@pytest.mark.parametrize("body", ['{"sha256": [NaN]}', '{"sha256": [Infinity], "urls": [1e999]}',
+                                  '{"sha256": ["\\ud800"]}', '{"urls": {"\\udfff": 1}}', "[NaN]", "{"])
+def test_api_json_that_cannot_be_echoed_is_422(client, body):
+    response = client.post("/v1/lookup", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert all(set(e) == {"loc", "msg", "type"} for e in response.json()["detail"])
+
+
+def test_api_validation_errors_never_echo_the_input(client):
+    big = "z" * 500_000
+    response = client.post("/v1/lookup", json={"sha256": [big], "urls": ["not a url " + big]})
+    assert response.status_code == 422
+    assert len(response.content) < 1000 and "zzzz" not in response.text
+    assert [e["loc"] for e in response.json()["detail"]] == [["body", "sha256", 0], ["body", "urls", 0]]
+
+
+def test_api_body_over_the_limit_is_413(client):
+    urls = [f"https://example.com/{i:08}" + "x" * 1000 for i in range(1100)]  # 1.1 MB
+    response = client.post("/v1/lookup", json={"urls": urls})
+    assert response.status_code == 413
+    assert response.json() == {"detail": f"request body over {DEFAULTS.body_bytes} bytes"}
+    assert response.headers["connection"] == "close"
+
+
+def test_body_limit_counts_a_streamed_body_and_stops_reading_at_the_limit():
+    """No Content-Length (chunked): the middleware refuses at the first chunk past the limit
+    and never reads the rest, however much the client would send."""
+    reads, sent = 0, []
+
+    async def endless_body() -> dict:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": b"x" * 65536, "more_body": True}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def app(scope, receive, send) -> None:
+        raise AssertionError("the app must not see an oversized body")
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/lookup", "headers": []}
+    asyncio.run(BodyLimit(app, max_bytes=1 << 20, seconds=5)(scope, endless_body, send))
+    assert sent[0]["status"] == 413
+    assert reads == 17  # 16 chunks make 1 MiB; the 17th is past it
+
+
+def test_api_answers_name_the_configured_url_never_the_disk_path_or_host(corpus):
+    public = "https://data.example.org/corpora/lookup/v1/"
+    for app, name in ((create_app(str(corpus / "v1"), public_url=public), public),
+                      (create_app(str(corpus / "v1")), "lookup/v1")):
+        client = TestClient(app, base_url="http://evil.example")
+        answers = [client.get("/healthz"), client.get("/v1/snapshots"), client.get(f"/v1/documents/{hash_of('a')}"),
+                   client.get(f"/v1/documents/{'0' * 64}"),
+                   client.post("/v1/lookup", json={"sha256": [hash_of("c")], "urls": ["https://example.com/c"]})]
+        assert [a.json()["snapshot"] for a in answers if "snapshot" in a.json()] == [name] * 4
+        assert client.get("/v1/snapshots").json()["snapshots"][0]["url"] == name
+        assert [r["snapshot"] for r in answers[-1].json()["results"]] == [name, name]
+        answers.append(client.get("/openapi.json"))
+        for answer in answers:
+            assert str(corpus) not in answer.text and "evil.example" not in answer.text
+        # Starlette's trailing-slash redirect would build its Location from the Host header.
+        redirect = client.get("/v1/snapshots/", follow_redirects=False)
+        assert redirect.status_code == 404 and "location" not in redirect.headers
+
+
 def test_api_snapshots_health_and_openapi(client, corpus):
     info = client.get("/v1/snapshots").json()["snapshots"][0]
     assert (info["corpus"], info["version"], info["documents"]) == ("lookup", "v1", 3)
@@ -205,3 +297,67 @@ def test_real_server_answers_over_http(corpus):
         assert not_found.value.code == 404
         with urllib.request.urlopen(f"{base}/") as page:
             assert b"<title>opencorpus" in page.read()
+
+
+# ---- the real server against slow and greedy clients -------------------------------------
+
+
+def address(base: str) -> tuple[str, int]:
+    host, port = base.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def seconds_until_closed(sock: socket.socket) -> float:
+    """How long until the server closes the connection (TimeoutError past the socket's timeout)."""
+    start = time.monotonic()
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - start
+
+
+FAST = Limits(header_seconds=0.5, body_seconds=0.5)
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /healthz HT", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"],
+                         ids=["nothing", "half-a-request-line", "headers-unfinished"])
+def test_real_server_drops_a_client_that_never_finishes_its_headers(corpus, sent):
+    with serve(str(corpus / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
+        sock.sendall(sent)
+        assert seconds_until_closed(sock) < 3  # today: TimeoutError, the connection is held for ever
+
+
+def test_real_server_deadline_is_not_extended_by_a_drip(corpus):
+    with serve(str(corpus / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ")
+        give_up = time.monotonic() + 3
+        with pytest.raises(OSError):  # the server hangs up mid-drip: a broken pipe or a reset
+            while time.monotonic() < give_up:
+                sock.sendall(b"y")
+                time.sleep(0.05)
+
+
+def test_real_server_deadline_restarts_for_each_request_on_a_kept_alive_connection(corpus):
+    with serve(str(corpus / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.8)  # longer than the deadline, but the headers came in time
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        sock.sendall(b"GET /heal")
+        assert seconds_until_closed(sock) < 3  # the deadline, not the 5 s keep-alive timeout
+
+
+def test_real_server_answers_408_to_a_body_that_never_arrives(corpus):
+    with serve(str(corpus / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
+        sock.sendall(b"POST /v1/lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 408 ")
+
+
+def test_real_server_refuses_a_declared_huge_body_before_reading_it(corpus):
+    with serve(str(corpus / "v1")) as base, socket.create_connection(address(base), timeout=5) as sock:
+        sock.sendall(b"POST /v1/lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100000000\r\n\r\n")
+        answer = sock.recv(65536)  # today: TimeoutError, the server waits for 100 MB
+        assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer.lower()

@@ -90,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--snapshot", required=True, help="a version URL, or a corpus root (resolved through LATEST)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--public-url", help="the snapshot's URL as answers give it (default: corpus/version, "
+                                            "never the server's own path to it)")
     serve.set_defaults(func=cmd_serve)
     return parser
 
@@ -457,13 +459,16 @@ def cmd_license(args: argparse.Namespace, beam_args: list[str]) -> int:
 def cmd_serve(args: argparse.Namespace, beam_args: list[str]) -> int:
     import uvicorn
 
+    from opencorpus.lookup.limits import server_config
     from opencorpus.lookup.server import create_app
 
     lookup, code = _open_lookup(args.snapshot)
     if lookup is None:
         return code
     log.info("serving %s on http://%s:%d/ (OpenAPI: /openapi.json)", lookup.version_url, args.host, args.port)
-    uvicorn.run(create_app(lookup.version_url), host=args.host, port=args.port, log_level="info")
+    # server_config: header and body deadlines, body size and connection limits (lookup/limits.py).
+    app = create_app(lookup.version_url, public_url=args.public_url)
+    uvicorn.Server(server_config(app, host=args.host, port=args.port)).run()
     return EXIT_OK
 
 

@@ -16,9 +16,12 @@ _ASCII_WHITESPACE = " \t\n\v\f\r"
 
 
 def canonical_text(text: str) -> str:
-    """The text as hashed: one leading BOM dropped, newlines unified, NFC, ASCII-stripped."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    """The text as hashed: one leading BOM dropped, newlines unified, NFC, ASCII-stripped.
+
+    Total on str (lone surrogates pass through). Idempotent unless the result starts with a
+    BOM: DESIGN.md drops exactly one, so a second one, or one after leading spaces, is text.
+    """
+    text = text.removeprefix("\ufeff")
     if "\r" in text:  # one scan; most texts have no CR
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.isascii():  # ASCII is NFC already, and isascii() is far quicker than normalize's check
@@ -29,7 +32,8 @@ def canonical_text(text: str) -> str:
 def canonical_hash(text: str | bytes) -> str:
     """sha256 (lowercase hex) of the canonical text; bytes must be valid UTF-8.
 
-    Raises UnicodeDecodeError for invalid UTF-8: bytes are never silently replaced.
+    Raises UnicodeDecodeError for invalid UTF-8: bytes are never silently replaced; and
+    UnicodeEncodeError for a str with a lone surrogate, which has no UTF-8 form to hash.
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="strict")
@@ -46,23 +50,56 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def normalize_url(url: str) -> str:
     """The form pages are found by: lowercase scheme and host, no default port, no fragment,
-    dot segments resolved, an empty path as '/'; the query is kept as it is (its order can matter).
+    dot segments resolved, an empty path as '/', no spaces at either end; the query is kept as it
+    is (its order can matter). Normalizing the result again changes nothing.
 
-    Raises ValueError for a URL without scheme or host.
+    Raises ValueError (never another exception) for a URL without scheme or host, with a port
+    that is not a number in 0-65535, a malformed IP literal, or a lone surrogate (the result
+    must have a UTF-8 form: index keys hash it).
     """
     parts = urlsplit(url.strip())
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
     if not scheme or not host:
         raise ValueError(f"not an absolute URL: {url!r}")
     port = parts.port
-    if ":" in host:  # IPv6 literal
+    if parts.netloc.rpartition("@")[2].startswith("["):  # an IP literal (IPv6, IPvFuture) keeps its brackets
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
     if parts.username:
         netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
-    # urljoin resolves '.' and '..' segments (RFC 3986 5.2.4) and nothing else.
-    path = urlsplit(urljoin("http://h/", parts.path or "/")).path
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
+    # Without the fragment the query ends the URL (the path does when no query is left), and the
+    # next normalization's strip() would take its trailing spaces: they go now.
+    query = parts.query.rstrip()
+    normalized = urlunsplit((scheme, netloc, _path(parts.path, ends_url=not query), query, ""))
+    if not _has_utf8(normalized):
+        raise ValueError("not a valid Unicode URL (lone surrogate)")
+    return normalized
+
+
+def _path(path: str, ends_url: bool) -> str:
+    """The path with dot segments resolved, '/' when empty.
+
+    Repeated until nothing changes (a pass that changes a nonempty path shortens it): urljoin
+    drops an empty ';' parameter, which can leave a '..' or, at the URL's end, trailing spaces
+    for one more pass.
+    """
+    while True:
+        if ends_url:
+            path = path.rstrip()
+        # urljoin resolves '.' and '..' segments (RFC 3986 5.2.4) and nothing else. The leading
+        # '/.' is a segment it drops; it keeps a path starting with '//' from being read as a host.
+        resolved = urlsplit(urljoin("http://h/", "/." + (path or "/"))).path
+        if resolved == path:
+            return path
+        path = resolved
+
+
+def _has_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass

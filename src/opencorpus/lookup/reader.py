@@ -10,20 +10,32 @@ from typing import Any
 from opencorpus import storage
 from opencorpus.document import canonical_hash
 from opencorpus.formats import layout
-from opencorpus.formats.index import BY_SHA256, BY_URL, Entry, find, is_sha256, normalize_url, read_meta, url_key
+from opencorpus.formats.index import (
+    BY_SHA256,
+    BY_URL,
+    Entry,
+    find,
+    is_sha256,
+    normalize_url,
+    read_meta,
+    url_key,
+)
 
 _URL = re.compile(r"https?://", re.IGNORECASE)
 
 
 class BadQuery(ValueError):
-    """A query that is neither a sha256, an existing file nor an http(s) URL."""
+    """A query that is neither a sha256, an existing file nor an http(s) URL that normalizes."""
 
 
 def parse_query(query: str) -> tuple[str, str]:
-    """("sha256", hex) or ("url", url) for a CLI argument: an http(s) URL, a FILE (hashed
-    canonically; invalid UTF-8 raises UnicodeDecodeError) or a sha256 (any case)."""
+    """("sha256", hex) or ("url", normalized url) for a CLI argument: an http(s) URL, a FILE
+    (hashed canonically; invalid UTF-8 raises UnicodeDecodeError) or a sha256 (any case)."""
     if _URL.match(query):
-        return "url", query
+        try:
+            return "url", normalize_url(query)
+        except ValueError as e:
+            raise BadQuery(f"not a URL that can be looked up: {e}") from None
     try:
         is_file = storage.exists(query)
     except (ValueError, OSError):  # e.g. an unknown fsspec protocol: not a file
@@ -45,10 +57,15 @@ def _match(entry: Entry) -> dict[str, Any]:
 
 
 class Lookup:
-    """Read-only lookups in one snapshot version (already resolved, see snapshot.verify)."""
+    """Read-only lookups in one snapshot version (already resolved, see snapshot.verify).
 
-    def __init__(self, version_url: str):
+    Answers name the snapshot `label`, by default its URL; a server passes what its clients
+    may see instead (its local disk path is the server's business).
+    """
+
+    def __init__(self, version_url: str, label: str | None = None):
         self.version_url = version_url
+        self.label = label or version_url
         self.meta = read_meta(version_url)  # fails early when the snapshot has no index
 
     def by_sha256(self, sha256: str) -> dict[str, Any]:
@@ -70,7 +87,7 @@ class Lookup:
         """
         matches = [_match(e) for e in entries]
         published = [m for m in matches if "part" in m]
-        answer: dict[str, Any] = {**query, "found": bool(published), "snapshot": self.version_url, "matches": matches}
+        answer: dict[str, Any] = {**query, "found": bool(published), "snapshot": self.label, "matches": matches}
         if published:
             first = published[0]
             answer.update({k: first[k] for k in ("id", "source", "license", "evidence")})
@@ -79,10 +96,15 @@ class Lookup:
         return answer
 
     def snapshot_info(self) -> dict[str, Any]:
-        """What is served: URL, corpus, version, manifest digest, documents, index sizes."""
-        data = storage.read_bytes(storage.join(self.version_url, layout.MANIFEST))
-        manifest = json.loads(data)
-        return {"url": self.version_url, "corpus": manifest["corpus"], "version": manifest["version"],
+        """What is served: label, corpus, version, manifest digest, documents, index sizes."""
+        data, manifest = read_manifest(self.version_url)
+        return {"url": self.label, "corpus": manifest["corpus"], "version": manifest["version"],
                 "date": manifest["date"], "digest": hashlib.sha256(data).hexdigest(),
                 "documents": manifest["counts"]["output"],
                 "index": {name: info["entries"] for name, info in self.meta["indexes"].items()}}
+
+
+def read_manifest(version_url: str) -> tuple[bytes, dict[str, Any]]:
+    """The manifest's bytes (for its digest) and its JSON."""
+    data = storage.read_bytes(storage.join(version_url, layout.MANIFEST))
+    return data, json.loads(data)
