@@ -24,7 +24,6 @@ from opencorpus.sources.crawl import CrawlConfig, crawl
 from opencorpus.sources.crawl import crawler as crawler_module
 from opencorpus.sources.crawl.fetch import Fetcher, FetchError
 from opencorpus.sources.crawl.html_meta import decode_html, page_meta
-from opencorpus.sources.crawl.urls import canonical_url
 
 Page = tuple[int, dict[str, str], bytes]
 
@@ -268,15 +267,6 @@ def test_redirects_to_non_ascii_locations(serve, tmp_path):
     assert log_lines(tmp_path)[site.url + "/"]["location"] == site.url + "/caf%E9"  # the byte as sent
 
 
-def test_canonical_urls():
-    assert canonical_url("http://Café.EXAMPLE:80/a b/%zz/%41?q=é x#f") == "http://xn--caf-dma.example/a%20b/%25zz/%41?q=%C3%A9%20x"
-    assert canonical_url("http://ｅｘａｍｐｌｅ.com/\t") == "http://example.com/"
-    assert canonical_url("http://[::1]:8080/x") == "http://[::1]:8080/x"
-    for bad in ("http://a b/", "http://h:port/", "http://[zz/", "http://h<x>/"):
-        with pytest.raises(ValueError):
-            canonical_url(bad)
-
-
 # -- the connection goes to the address that was checked ------------------------------------------
 
 PUBLIC = "93.184.216.34"
@@ -394,18 +384,9 @@ def pages(draw) -> tuple[bytes, str]:
 
 @settings(derandomize=True, max_examples=300, deadline=None, database=None)
 @given(pages())
-def test_link_extraction_is_total_and_its_links_canonical(page):
+def test_link_extraction_is_total_and_its_links_normalized(page):
+    # normalize_url itself (ASCII, idempotent, only ValueError) is property-tested in test_url_hash_properties.py.
     body, content_type = page
     for link in page_meta(decode_html(body, content_type), "http://example.test/dir/page", "opencorpus").links:
         assert link.isascii() and link.startswith(("http://", "https://"))
-        assert normalize_url(link) == link and canonical_url(link) == link
-
-
-@settings(derandomize=True, max_examples=300, deadline=None, database=None)
-@given(st.text(max_size=40), st.sampled_from(["http://", "https://", "http://user:pw@", ""]))
-def test_canonical_url_is_ascii_and_idempotent_or_refuses(text, prefix):
-    try:
-        url = canonical_url(prefix + text)
-    except ValueError:
-        return
-    assert url.isascii() and canonical_url(url) == url and normalize_url(url) == url
+        assert normalize_url(link) == link

@@ -31,8 +31,11 @@ DOCS = [
      "url": "https://example.com/b"},
     {"id": "c", "text": "\ufeffCafe\u0301 society minutes.\r\nSecond line, with a combining accent.\r\n",
      "url": "https://example.com/c"},
-    {"id": "d", "text": "SPDX-License-Identifier: Apache-2.0\nA different text entirely, about zebras and their stripes."},
+    # A page known by its IRI (as a browser shows it); a crawler would have archived its URI.
+    {"id": "d", "text": "SPDX-License-Identifier: Apache-2.0\nA different text entirely, about zebras and their stripes.",
+     "url": "https://Bücher.example/café/zèbres?q=thé"},
 ]
+D_URI = "https://xn--bcher-kva.example/caf%C3%A9/z%C3%A8bres?q=th%C3%A9"
 RECIPE = """\
 name: lookup
 date: 2026-11-01
@@ -123,6 +126,17 @@ def test_cli_url_is_normalized(corpus, capsys):
     assert code == 0
     assert answer["url"] == "http://example.com/a?x=1&b=2"
     assert answer["id"] == "web/a"
+
+
+def test_a_non_ascii_url_is_found_by_its_iri_and_its_uri(corpus, client, capsys):
+    iri = "https://BÜCHER.example/café/zèbres?q=thé#stripes"
+    response = client.post("/v1/lookup", json={"urls": [iri, D_URI, "https://bücher.example/café/zèbres?q=the"]})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["found"], r["url"]) for r in results] == [(True, D_URI), (True, D_URI), (False, D_URI.replace("th%C3%A9", "the"))]
+    assert results[0]["id"] == results[1]["id"] == "web/d"
+    code, answer, _ = license_cli(capsys, iri, "--snapshot", str(corpus))
+    assert (code, answer["url"], answer["id"], answer["license"]) == (0, D_URI, "web/d", "Apache-2.0")
 
 
 def test_cli_unknown_hash_exits_3(corpus, capsys):

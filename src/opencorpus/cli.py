@@ -379,11 +379,11 @@ def cmd_crawl(args: argparse.Namespace, beam_args: list[str]) -> int:
     import re
 
     from opencorpus.recipe import parse_size
-    from opencorpus.sources.crawl import CrawlConfig, canonical_url, crawl
+    from opencorpus.sources.crawl import CrawlConfig, crawl, normalize_url
     from opencorpus.sources.crawl.policy import Scope
 
     try:
-        seeds = [canonical_url(s) for s in args.seeds]
+        seeds = [normalize_url(s) for s in args.seeds]
         max_bytes = parse_size(args.max_bytes, "--max-bytes")
         include = [re.compile(p) for p in args.include]
         exclude = [re.compile(p) for p in args.exclude]

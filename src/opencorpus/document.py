@@ -1,16 +1,20 @@
-"""The Document record, what happens to one, and the canonical text hash.
+"""The Document record, what happens to one, the canonical text hash and the one URL form.
 
-This is the ground floor: every other module uses these types and `canonical_hash`,
-so that "the same document" means one thing everywhere (CLI, index, web page).
+This is the ground floor: every other module uses these types, `canonical_hash` and
+`normalize_url`, so that "the same document" and "the same page" mean one thing everywhere
+(crawler, readers, index, CLI, web page).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+
+import idna
 
 _ASCII_WHITESPACE = " \t\n\v\f\r"
 
@@ -46,60 +50,93 @@ def digest_of_canonical(text: str) -> str:
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Browsers drop tabs and newlines anywhere in a URL (WHATWG URL parser), so "/a\nb" is "/ab".
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+# What RFC 3986 lets stand in each part; anything else is percent-encoded. '%' stands when it
+# starts an escape (a stray '%' is escaped first); escapes are kept as written, not re-cased.
+_USERINFO_SAFE = "!$&'()*+,;=:%~"
+_PATH_SAFE = _USERINFO_SAFE + "@/"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_REG_NAME = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=%]*")
 
 
 def normalize_url(url: str) -> str:
-    """The form pages are found by: lowercase scheme and host, no default port, no fragment,
-    dot segments resolved, an empty path as '/', no spaces at either end; the query is kept as it
-    is (its order can matter). Normalizing the result again changes nothing.
+    """The one form of a URL: index keys, lookups and the crawler's seen-set and requests all use it.
 
-    Raises ValueError (never another exception) for a URL without scheme or host, with a port
-    that is not a number in 0-65535, a malformed IP literal, or a lone surrogate (the result
-    must have a UTF-8 form: index keys hash it).
+    ASCII: an IRI becomes a URI (RFC 3987 3.1), so a page is found by what a browser's address
+    bar shows ('/café') as well as by what went over the wire ('/caf%C3%A9'), and HTTP request
+    lines, WARC headers and logs can carry it. The host goes into IDNA (UTS #46 mapping, as
+    browsers do); user info, path and query are percent-encoded as UTF-8 (the query too, whatever
+    the page's encoding: UTF-8 is what most servers read), a stray '%' included, while escapes
+    already there stay as written ('%c3%a9' is not re-cased); tabs and newlines are dropped.
+    Then: lowercase scheme and host, no default port, no fragment, dot segments resolved, an
+    empty path as '/', no spaces at either end; the query keeps its order. Normalizing the
+    result again changes nothing.
+
+    Raises ValueError (never another exception, nor a subclass) for a URL without scheme or
+    host ('http:////h/' too: its authority is empty), a host name with characters no host can
+    have, a port that is not a number in 0-65535, a malformed IP literal, or a lone surrogate
+    outside U+DC80-U+DCFF (those, left by `surrogateescape` decoding, are written back as the
+    bytes they stand for).
     """
-    parts = urlsplit(url.strip())
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    if not scheme or not host:
+    try:
+        return _normalize(url)
+    except UnicodeError as e:  # idna's errors and unencodable surrogates: callers expect a plain ValueError
+        raise ValueError(f"not a valid URL: {e}") from None
+
+
+def _normalize(url: str) -> str:
+    parts = urlsplit(_TAB_OR_NEWLINE.sub("", url.strip()))
+    if not parts.scheme or not parts.hostname:
         raise ValueError(f"not an absolute URL: {url!r}")
-    port = parts.port
-    if parts.netloc.rpartition("@")[2].startswith("["):  # an IP literal (IPv6, IPvFuture) keeps its brackets
-        host = f"[{host}]"
-    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
-    if parts.username:
-        netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
-    # Without the fragment the query ends the URL (the path does when no query is left), and the
-    # next normalization's strip() would take its trailing spaces: they go now.
-    query = parts.query.rstrip()
-    normalized = urlunsplit((scheme, netloc, _path(parts.path, ends_url=not query), query, ""))
-    if not _has_utf8(normalized):
-        raise ValueError("not a valid Unicode URL (lone surrogate)")
-    return normalized
+    port = parts.port  # raises ValueError for a port that is no number in 0-65535
+    host = _host(parts.hostname, literal=parts.netloc.rpartition("@")[2].startswith("["))
+    netloc = host if port in (None, _DEFAULT_PORTS.get(parts.scheme)) else f"{host}:{port}"
+    if parts.username:  # an empty user name drops the user info, a password with it
+        password = f":{_escape(parts.password, _USERINFO_SAFE)}" if parts.password else ""
+        netloc = f"{_escape(parts.username, _USERINFO_SAFE)}{password}@{netloc}"
+    # Escaped, path and query hold no spaces: none can end the URL for a later strip() to take.
+    path = _path(_escape(parts.path, _PATH_SAFE))
+    return urlunsplit((parts.scheme, netloc, path, _escape(parts.query, _QUERY_SAFE), ""))
 
 
-def _path(path: str, ends_url: bool) -> str:
+def _escape(text: str, safe: str) -> str:
+    return quote(_STRAY_PERCENT.sub("%25", text), safe=safe, errors="surrogateescape")
+
+
+def _host(host: str, literal: bool) -> str:
+    """The host in lowercase ASCII: an IP literal in its brackets (urlsplit has checked it), a name
+    in IDNA. ValueError for a name with characters no host can have (spaces, '/', '<' ...): no
+    browser would go there, and the crawler would hand it to DNS and the Host header."""
+    if literal:
+        if not host.isascii():  # ipaddress reads non-ASCII digits as digits
+            raise ValueError(f"not an IP literal: {host!r}")
+        return f"[{host.lower()}]"  # urlsplit leaves an IPv6 zone's case ('%eth0'); keys lowercase it
+    if not host.isascii():
+        # UTS #46 maps case, width and compatibility forms first ('ＡＢ' is 'ab'); no IDNA2008
+        # validity rules beyond that, as browsers do not apply them either ('☃.net' is a host).
+        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        host = ".".join(label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+                        for label in mapped.split("."))
+    if not _REG_NAME.fullmatch(host):
+        raise ValueError(f"not a host name: {host!r}")
+    return host.lower()
+
+
+def _path(path: str) -> str:
     """The path with dot segments resolved, '/' when empty.
 
     Repeated until nothing changes (a pass that changes a nonempty path shortens it): urljoin
-    drops an empty ';' parameter, which can leave a '..' or, at the URL's end, trailing spaces
-    for one more pass.
+    drops an empty ';' parameter, which can leave a '..' for one more pass.
     """
     while True:
-        if ends_url:
-            path = path.rstrip()
         # urljoin resolves '.' and '..' segments (RFC 3986 5.2.4) and nothing else. The leading
         # '/.' is a segment it drops; it keeps a path starting with '//' from being read as a host.
         resolved = urlsplit(urljoin("http://h/", "/." + (path or "/"))).path
         if resolved == path:
             return path
         path = resolved
-
-
-def _has_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 @dataclass

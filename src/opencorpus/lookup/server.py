@@ -30,7 +30,7 @@ from opencorpus.lookup.reader import Lookup, read_manifest
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 MAX_BATCH = 1000
-BAD_URL = "not a URL that can be normalized (needs a scheme and host, a port in 0-65535, a valid IP literal)"
+BAD_URL = "not a URL that can be normalized (needs a scheme, a valid host name or IP literal, a port in 0-65535)"
 # (route, file in static/, media type)
 PAGE_FILES = (("/", "index.html", "text/html; charset=utf-8"),
               ("/app.js", "app.js", "text/javascript; charset=utf-8"),

@@ -79,5 +79,5 @@ def _url_problem(url: Any) -> str | None:
     try:
         normalize_url(url)
     except ValueError:
-        return "url is not an absolute URL with a host and a port in 0-65535"
+        return "url is not an absolute URL with a valid host and a port in 0-65535"
     return None

@@ -22,10 +22,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from opencorpus import __version__, storage
+from opencorpus.document import normalize_url
 from opencorpus.sources.crawl.fetch import Fetcher, FetchError, Refused, Response
 from opencorpus.sources.crawl.html_meta import PageMeta, decode_html, page_meta
 from opencorpus.sources.crawl.policy import Robots, Scope, TdmRep, header_reservation
-from opencorpus.sources.crawl.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class _Session:
 class Crawler:
     def __init__(self, config: CrawlConfig):
         self.config = config
-        self.seeds = [canonical_url(s) for s in config.seeds]
+        self.seeds = [normalize_url(s) for s in config.seeds]
         self.scope = config.scope or Scope(hosts={urlsplit(s).netloc for s in self.seeds})
         self.fetcher = Fetcher(config.user_agent, config.timeout, config.max_bytes, config.allow_private)
         self.robots: dict[str, Robots] = {}
@@ -128,21 +128,21 @@ class Crawler:
     def _restore(self, session: _Session) -> None:
         """Rebuild the seen-set and the frontier from the logs of earlier sessions.
 
-        Their URLs are made canonical again: logs written before URLs were made ASCII hold raw
+        Their URLs are normalized again: logs written before URLs were made ASCII hold raw
         IRIs (/café), and a URL that can never be fetched must not stop every later session.
         """
         done: dict[str, dict] = {}
         for record in session.earlier_records():
             done[record["url"]] = record
-        self.seen |= set(_canonical(done))
+        self.seen |= set(_normalized(done))
         for record in done.values():
-            self.seen |= set(_canonical(record.get("skipped_links", {})))
+            self.seen |= set(_normalized(record.get("skipped_links", {})))
             if record.get("reason") in ("fetched", "redirect"):
                 self.report.resumed += 1
         for record in done.values():
-            for link in _canonical(record.get("links", [])):
+            for link in _normalized(record.get("links", [])):
                 self._enqueue(_Item(record["depth"] + 1, link, via=record["url"]))
-            for location in _canonical([record["location"]] if record.get("location") else []):
+            for location in _normalized([record["location"]] if record.get("location") else []):
                 self._enqueue(_Item(record["depth"], location, via=record["url"], hops=record["hops"] + 1))
 
     # -- the loop --------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class Crawler:
 
     def _redirect(self, item: _Item, response: Response, record: dict) -> tuple[dict, bytes]:
         try:
-            target = canonical_url(urljoin(item.url, _header_text(response.header("location"))))
+            target = normalize_url(urljoin(item.url, _header_text(response.header("location"))))
         except ValueError:
             self.report.skip("bad-redirect")
             return {**record, "reason": "bad-redirect"}, b""
@@ -303,11 +303,11 @@ class Crawler:
         return {**record, "reason": "redirect", "location": target}, records
 
 
-def _canonical(urls: Iterable[str]) -> Iterator[str]:
-    """The canonical form of each URL that has one."""
+def _normalized(urls: Iterable[str]) -> Iterator[str]:
+    """normalize_url of each URL that has a normal form."""
     for url in urls:
         try:
-            yield canonical_url(url)
+            yield normalize_url(url)
         except ValueError:
             log.info("[crawl] dropping %r from an earlier log: not a URL", url)
 

@@ -83,7 +83,7 @@ class Fetcher:
                         ("Accept-Encoding", "identity"), ("Connection", "close")]
 
     def get(self, url: str) -> Response:
-        """GET an ASCII http(s) URL (see urls.canonical_url); FetchError for anything but a response."""
+        """GET an ASCII http(s) URL (see document.normalize_url); FetchError for anything but a response."""
         parts = urlsplit(url)
         try:
             port = parts.port or DEFAULT_PORTS[parts.scheme]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from opencorpus.sources.crawl.urls import canonical_url
+from opencorpus.document import normalize_url
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class _Collector(HTMLParser):
 
 
 def page_meta(html: str, url: str, robots_token: str) -> PageMeta:
-    """Links (absolute, canonical ASCII, http(s) only, in page order, unique) and meta directives."""
+    """Links (absolute, normalized (ASCII), http(s) only, in page order, unique) and meta directives."""
     collector = _Collector(robots_token)
     try:
         collector.feed(html)
@@ -124,11 +124,11 @@ def _join(base: str, href: str) -> str | None:
 
 
 def _link(base: str, href: str) -> str | None:
-    """href as a canonical http(s) URL; None for other schemes and for what is no URL at all."""
+    """href as a normalized (ASCII) http(s) URL; None for other schemes and for what is no URL at all."""
     absolute = _join(base, href)
     try:
         if absolute is None or urlsplit(absolute).scheme not in ("http", "https"):
             return None
-        return canonical_url(absolute)
+        return normalize_url(absolute)
     except ValueError:
         return None
