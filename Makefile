@@ -11,7 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test-stamp
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 export TLDEXTRACT_CACHE ?= $(CURDIR)/.cache/tldextract
 
-.PHONY: demo test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e
+.PHONY: demo portable test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e
 
 # Benchmarks read the real corpora beside the checkout (override: make bench CORPORA=/path).
 CORPORA ?= $(CURDIR)/../shared/corpora
@@ -25,12 +25,21 @@ $(STAMP): requirements.lock requirements-model.txt pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-$(TEST_STAMP): $(STAMP) requirements-consumers.txt
+$(TEST_STAMP): $(STAMP) requirements-consumers.txt requirements-test-services.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-consumers.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-test-services.txt
 	@touch $@
 
 demo: $(STAMP)
 	$(BIN)/opencorpus run pipelines/demo.yaml
+
+# The demo through Beam's portable Job API (the protocol of Dataflow Runner v2, Flink, Spark): a
+# local job service and SDK worker pool on 127.0.0.1, started and stopped around the run (logs in
+# build/portable). Its snapshot has the digest of `make demo`'s for the same version.
+PORTABLE_OUTPUT ?= $(CURDIR)/snapshots/portable
+
+portable: $(STAMP)
+	$(BIN)/python scripts/portable.py run pipelines/demo.yaml --output $(PORTABLE_OUTPUT) --workdir build/portable
 
 test: $(TEST_STAMP)
 	@bash scripts/ensure-chromium.sh
@@ -59,6 +68,18 @@ bench-web: $(STAMP)
 # Pass options with E2E_ARGS, e.g. make bench-e2e E2E_ARGS="--base-mb 8 --sizes 1,2 --skip-default".
 bench-e2e: $(STAMP)
 	$(BIN)/python benchmarks/bench_e2e.py $(E2E_ARGS)
+
+# The workers' image (docker/Dockerfile): Beam's Python SDK image of the locked Beam version with
+# the lock, the spaCy model and this package. Needs Docker; push IMAGE to a registry the workers
+# reach and pass it as --sdk_container_image (README: "On Google Cloud Dataflow").
+IMAGE ?= opencorpus-worker:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' src/opencorpus/__init__.py)
+.PHONY: container
+container: $(STAMP)
+	rm -rf build/container && mkdir -p build/container
+	cp requirements.lock requirements-model.txt build/container/
+	$(BIN)/python -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w build/container .
+	docker build -f docker/Dockerfile -t $(IMAGE) build/container
+	@echo "built $(IMAGE): push it, then run with -- --sdk_container_image $(IMAGE)"
 
 # Regenerate the lock from a fresh resolution of pyproject's lower bounds (maintainers only).
 lock:

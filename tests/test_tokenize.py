@@ -144,7 +144,8 @@ def test_training_is_deterministic_across_processes(tmp_path):
     """)
     outputs = []
     for hash_seed, threads in (("1", "1"), ("2", "2"), ("3", None)):
-        env = {k: v for k, v in os.environ.items() if k not in ("RAYON_NUM_THREADS", "RAYON_RS_NUM_CPUS")}
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("RAYON_NUM_THREADS", "RAYON_RS_NUM_CPUS", "TOKENIZERS_PARALLELISM")}
         env["PYTHONHASHSEED"] = hash_seed
         if threads:
             env["RAYON_NUM_THREADS"] = threads

@@ -118,6 +118,10 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
 
     try:
         recipe = load_recipe(args.recipe)
+        dry_run_options = _dry_run_options(beam_args)
+        if dry_run_options is not None:
+            return _dry_run(args, recipe, dry_run_options)
+        _check_stores(recipe, args.output or recipe.output["uri"])
         files = _source_files(recipe)
         tokenizer_json = _load_tokenizer(recipe)
         root = _output_root(args.output or recipe.output["uri"], recipe, files)
@@ -135,12 +139,115 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     return EXIT_OK
 
 
-def _source_files(recipe: Recipe) -> list[SourceFile]:
-    """Every source's files; a source matching none is an error unless it is `optional`."""
-    files = []
+# ---- a Dataflow dry run: the job translated and written to a file, offline --------------------
+
+# The version folder a dry run's job writes to when the recipe names none: picking the next vN
+# would list the bucket.
+DRY_RUN_VERSION = "dry-run"
+
+
+def _dry_run_options(beam_args: list[str]):
+    """Beam's options when they ask for a dry run (`--dry_run=True`), else None; a dry run
+    with a runner other than Dataflow's would really run, so it is refused."""
+    if not any(arg == "--dry_run" or arg.startswith("--dry_run=") for arg in beam_args):
+        return None
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from opencorpus.beam.dataflow import dry_run_requested, is_dataflow
+
+    options = PipelineOptions(beam_args)
+    if not dry_run_requested(options):
+        return None
+    if not is_dataflow(options):
+        raise RecipeError("--dry_run: only the DataflowRunner translates a job without running it "
+                          "(add --runner DataflowRunner)")
+    return options
+
+
+def _dry_run(args: argparse.Namespace, recipe: Recipe, options) -> int:
+    """Translate the recipe's Dataflow job and write it to `--dataflow_job_file`; print its path.
+
+    Nothing reaches a bucket or the network: local sources are listed and sized as for a run,
+    a source on an object store is not listed (its URI stands in for its files), a tokenizer
+    file there is not read, the output root is only checked for a known protocol, no version is
+    claimed, nothing is written under it and nothing is published or submitted.
+    """
+    from apache_beam.options.pipeline_options import DebugOptions
+
+    from opencorpus.beam.dataflow import DataflowSetupError, dry_run
+    from opencorpus.beam.pipeline import Plan
+    from opencorpus.beam.slices import slices_for_bytes
+    from opencorpus.snapshot.publish import version_url as version_url_of
+
+    files = _source_files(recipe, offline=True)
+    unlisted = [f.url for f in files if storage.is_object_store(f.url)]
+    tokenizer_json, tokenizer_unread = _dry_run_tokenizer(recipe)
+    root = _output_root(args.output or recipe.output["uri"], recipe, files, offline=True)
+    recipe.version = recipe.version or DRY_RUN_VERSION
+    version_url = version_url_of(root, recipe.name, recipe.version)
+    slices = slices_for_bytes(sum(storage.input_size(f.url) for f in files if not storage.is_object_store(f.url)))
+    plan = Plan(recipe, files, version_url, tokenizer_json, storage.join(version_url, layout.SCRATCH), slices)
+    job_file = options.view_as(DebugOptions).dataflow_job_file or f"{recipe.name}.dataflow-job.json"
+    log.info("[dry run]    %s %s: %d sources, %d files -> %s (not written)", recipe.name, recipe.version,
+             len(recipe.sources), len(files), version_url)
+    for uri in unlisted:
+        log.info("[dry run]    not listed (on an object store): %s", uri)
+    notes = {"dry_run": True, "recipe": recipe.name, "version": recipe.version, "version_url": version_url,
+             "sources_not_listed": unlisted, "tokenizer_not_read": tokenizer_unread, "slices": slices}
+    try:
+        path = dry_run(plan, options, job_file, notes)
+    except DataflowSetupError as e:
+        raise RecipeError(str(e)) from None
+    log.info("[dry run]    job translated, not submitted; nothing was read from or written to %s", root)
+    print(path)
+    return EXIT_OK
+
+
+def _dry_run_tokenizer(recipe: Recipe) -> tuple[str | None, str | None]:
+    """(tokenizer JSON, URL not read): a tokenizer file on an object store is not read in a dry
+    run; a stand-in keeps the graph that of the job (a loaded tokenizer, not a trained one)."""
+    config = recipe.tokenizer
+    if config is None or "train" in config:
+        return None, None
+    urls = [config[key] if storage.is_absolute(config[key]) else storage.join(recipe.base_dir, config[key])
+            for key in ("path", "vocab", "merges") if isinstance(config.get(key), str)]
+    remote = next((url for url in urls if storage.is_object_store(url)), None)
+    if remote is not None:
+        return f"(a dry run does not read {remote})", remote
+    return _load_tokenizer(recipe), None
+
+
+def _check_stores(recipe: Recipe, output: str) -> None:
+    """Every object store the run reads or writes answers, takes the credentials and has the
+    bucket: checked first, in seconds (storage.check_reachable), before any listing or work."""
     for i, spec in enumerate(recipe.sources):
         try:
-            found = source_files(spec, recipe.source_uri(spec), recipe.base_dir)
+            storage.check_reachable(recipe.source_uri(spec))
+        except OSError as e:  # storage.StoreError, naming the URL
+            raise RecipeError(f"{recipe.path}: sources[{i}].uri: {e}") from None
+        except (ValueError, ImportError) as e:  # ImportError: the protocol's filesystem is not installed
+            raise RecipeError(f"{recipe.path}: sources[{i}].uri: {spec.uri}: {e}") from None
+    try:
+        storage.check_reachable(output)
+    except OSError as e:
+        raise RecipeError(f"output {e}") from None
+    except (ValueError, ImportError):
+        pass  # an unknown protocol: _output_root names it
+
+
+def _source_files(recipe: Recipe, offline: bool = False) -> list[SourceFile]:
+    """Every source's files; a source matching none is an error unless it is `optional`.
+
+    `offline` (a dry run): a source on an object store is not listed; its URI stands in for its files.
+    """
+    files = []
+    for i, spec in enumerate(recipe.sources):
+        uri = recipe.source_uri(spec)
+        if offline and storage.is_object_store(uri):
+            files.append(SourceFile(spec.name, uri, uri, uri.rstrip("/").rsplit("/", 1)[-1], uri))
+            continue
+        try:
+            found = source_files(spec, uri, recipe.base_dir)
         except (OSError, ValueError) as e:  # ValueError: fsspec's "Protocol not known"
             raise RecipeError(f"{recipe.path}: sources[{i}].uri: cannot list {spec.uri}: {e}") from None
         if not found and not spec.optional:
@@ -152,16 +259,25 @@ def _source_files(recipe: Recipe) -> list[SourceFile]:
     return files
 
 
-def _output_root(root: str, recipe: Recipe, files: list[SourceFile]) -> str:
-    """The snapshot root, absolute; refused when a source reads or would read it back as input."""
+def _output_root(root: str, recipe: Recipe, files: list[SourceFile], offline: bool = False) -> str:
+    """The snapshot root, absolute; refused when a source reads or would read it back as input.
+
+    `offline` (a dry run): nothing on an object store is looked at; the root's protocol must be
+    known and its filesystem installed, and a source there without wildcards counts as a folder.
+    """
     if not storage.is_absolute(root):  # relative to where the user runs, shown absolute
         root = os.path.abspath(root)
     try:
-        storage.exists(root)
+        if offline:
+            storage.check_protocol(root)
+        else:
+            storage.exists(root)
     except (ValueError, ImportError) as e:  # unknown protocol, or its filesystem not installed
         raise RecipeError(f"output {root}: {e}") from None
     for i, spec in enumerate(recipe.sources):
-        source_root = _tree_root(recipe.source_uri(spec))
+        uri = recipe.source_uri(spec)
+        unseen = offline and storage.is_object_store(uri) and not any(ch in uri for ch in "*?[")
+        source_root = uri.rstrip("/") if unseen else _tree_root(uri)
         if source_root is not None and _is_within(root, source_root):
             raise RecipeError(f"output {root} is inside the folder of sources[{i}] ({spec.name}: {source_root}): "
                               "the next run would read this snapshot as input; write it elsewhere")
@@ -364,6 +480,8 @@ def cmd_verify(args: argparse.Namespace, beam_args: list[str]) -> int:
         report = verify(args.snapshot)
     except SnapshotNotFound as e:
         return _error(str(e), EXIT_NOT_FOUND)
+    except storage.StoreError as e:
+        return _error(str(e), EXIT_USAGE)
     for line in report.mismatches:
         print(f"MISMATCH {line}")
     for path in report.missing:
@@ -433,6 +551,8 @@ def _open_lookup(snapshot: str):
         return None, _error(str(e), EXIT_NOT_FOUND)
     except IndexDamaged as e:
         return None, _error(str(e), EXIT_FAILED)
+    except storage.StoreError as e:
+        return None, _error(str(e), EXIT_USAGE)
 
 
 def cmd_license(args: argparse.Namespace, beam_args: list[str]) -> int:

@@ -6,6 +6,7 @@ so any fsspec URL (local path, memory://, s3://, gs://) works everywhere.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import posixpath
@@ -13,21 +14,122 @@ import re
 import stat
 import sys
 import zlib
-from typing import IO, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import IO, Any, NamedTuple, TypeVar
 
 import fsspec
 import zstandard
-from fsspec.core import url_to_fs
+from fsspec.core import url_to_fs as _fsspec_url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 _CHUNK = 1 << 20
+_T = TypeVar("_T")
+
+# fsspec protocols of object stores: buckets, no real folders, no atomic rename, and listings
+# that other processes (a run's workers) change while this one holds a filesystem object.
+OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss"})
+# Object stores whose fsspec client makes mode "xb" a create that the store itself refuses when
+# the object exists (s3fs: a PUT with If-None-Match: *).
+EXCLUSIVE_CREATE = frozenset({"s3", "s3a"})
+# The reachability check (check_reachable) waits at most this long, in seconds, for a connection
+# and for an answer, and makes one attempt: a wrong endpoint fails in seconds, not after retries.
+PROBE_TIMEOUT = 5
+
+
+class StoreError(OSError):
+    """An object store that cannot be used: unreachable, refusing the credentials, or without the
+    bucket. One line naming the URL (and the endpoint tried), never a credential."""
+
+
+def protocol_of(url: str) -> str | None:
+    """The fsspec protocol of a URL, None for a local path."""
+    return url.split("://", 1)[0].lower() if "://" in url else None
+
+
+def is_object_store(url: str) -> bool:
+    return protocol_of(url) in OBJECT_STORES
+
+
+def check_protocol(url: str) -> None:
+    """Raise ValueError for an unknown protocol, ImportError when its filesystem is not installed;
+    touches nothing (a dry run's check of an output it must not reach)."""
+    fsspec.get_filesystem_class(protocol_of(url) or "file")
+
+
+def url_to_fs(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """fsspec's url_to_fs; on object stores without the listings cache, so that a listing or an
+    existence check always sees what other processes wrote (fsspec would otherwise answer from
+    a listing it made earlier, before the run's workers wrote their files)."""
+    if is_object_store(url):
+        return _fsspec_url_to_fs(url, use_listings_cache=False)
+    return _fsspec_url_to_fs(url)
+
+
+def _store_exceptions() -> tuple[type[BaseException], ...]:
+    """Exceptions of object-store clients that are not OSError (botocore's and aiohttp's are
+    not), among those already imported: nothing is imported for this."""
+    found: list[type[BaseException]] = []
+    if "botocore.exceptions" in sys.modules:
+        found += [sys.modules["botocore.exceptions"].BotoCoreError, sys.modules["botocore.exceptions"].ClientError]
+    if "aiohttp" in sys.modules:
+        found.append(sys.modules["aiohttp"].ClientError)
+    if "google.auth.exceptions" in sys.modules:
+        found.append(sys.modules["google.auth.exceptions"].GoogleAuthError)
+    return tuple(found)
+
+
+def _store_errors(func: Callable[..., _T]) -> Callable[..., _T]:
+    """Raise an object-store client's own exceptions as StoreError naming the URL (the first
+    argument), so that callers catch OSError alone."""
+
+    @functools.wraps(func)
+    def wrapper(url: str, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return func(url, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as e:
+            if isinstance(e, _store_exceptions()):
+                raise StoreError(f"{url}: {_describe_store_error(e)}") from e
+            raise
+
+    return wrapper
+
+
+def _describe_store_error(e: BaseException) -> str:
+    """One line for an object-store client's exception (botocore's name the request URL, not a
+    credential; the query string is dropped)."""
+    name = type(e).__name__
+    if name == "NoCredentialsError":
+        return ("no credentials for the object store (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or AWS_PROFILE)")
+    if name in ("EndpointConnectionError", "ConnectionClosedError"):
+        return f"cannot connect to the object store at {_origin(getattr(e, 'kwargs', {}).get('endpoint_url'))}"
+    if name in ("ConnectTimeoutError", "ReadTimeoutError"):
+        return f"the object store at {_origin(getattr(e, 'kwargs', {}).get('endpoint_url'))} did not answer in time"
+    text = " ".join(str(e).split()) or name
+    return f"object store error: {name}: {text[:300]}"
+
+
+def _origin(url: object) -> str:
+    """scheme://host[:port] of a URL, without userinfo, path or query; "its endpoint" when none."""
+    match = re.match(r"([a-z][a-z0-9+.-]*://)(?:[^/@]*@)?([^/?#]*)", str(url or ""), re.IGNORECASE)
+    return match.group(1) + match.group(2) if match else "its endpoint"
 
 
 def join(base: str, *parts: str) -> str:
-    """Join URL path segments with '/', keeping the protocol of `base`."""
+    """Join URL path segments with '/', keeping the protocol of `base`.
+
+    In a URL, '.' and '..' segments are resolved here (a recipe on s3:// naming `../data`):
+    object stores take them for part of a key. Local paths keep them, for the OS to resolve
+    (through symlinks).
+    """
     if "://" in base:
         protocol, path = base.split("://", 1)
-        return f"{protocol}://{posixpath.join(path, *parts)}"
+        joined = posixpath.join(path, *parts)
+        if any(segment in (".", "..") for segment in joined.split("/")):
+            joined = posixpath.normpath(joined)
+        return f"{protocol}://{joined}"
     return posixpath.join(base, *parts)
 
 
@@ -35,29 +137,117 @@ def is_absolute(url: str) -> bool:
     return "://" in url or url.startswith("/")
 
 
+@_store_errors
 def open_url(url: str, mode: str = "rb") -> IO:
-    """Open a URL; parent folders are created when writing."""
-    if "w" in mode:
-        fs, path = url_to_fs(url)
+    """Open a URL; parent folders are created when writing ("w", "x", "a"), except on object
+    stores, which have no folders (and where fsspec's makedirs would create a missing bucket).
+
+    Mode "xb" (exclusive create) raises FileExistsError when the file exists: locally by
+    O_EXCL, on S3 by a conditional PUT (If-None-Match, which s3fs sends) that the store checks.
+    """
+    fs, path = url_to_fs(url)
+    if any(ch in mode for ch in "wxa") and not is_object_store(url):
         parent = posixpath.dirname(path)
         if parent:
             fs.makedirs(parent, exist_ok=True)
-    return fsspec.open(url, mode).open()
+    return fs.open(path, mode)
 
 
+@_store_errors
 def read_bytes(url: str) -> bytes:
     with open_url(url, "rb") as f:
         return f.read()
 
 
+@_store_errors
 def write_bytes(url: str, data: bytes) -> None:
     with open_url(url, "wb") as f:
         f.write(data)
 
 
+def write_exclusive(url: str, data: bytes) -> None:
+    """Create a file that must not exist yet; FileExistsError when it does (another writer won).
+
+    One check-and-create step where the store has one: local files (O_EXCL) and S3 (s3fs sends
+    mode "xb" as a conditional PUT, If-None-Match, that the store checks; an S3-compatible store
+    that ignores the header overwrites). On other object stores, whose clients may take "xb" for
+    "wb", and on any filesystem that refuses mode "xb" (ValueError, NotImplementedError), the file
+    is checked for first: two writers racing between the check and the write may then both
+    succeed, the later one's bytes winning.
+    """
+    if is_object_store(url) and protocol_of(url) not in EXCLUSIVE_CREATE and exists(url):
+        raise FileExistsError(url)
+    try:
+        f = open_url(url, "xb")
+    except (ValueError, NotImplementedError):
+        if exists(url):
+            raise FileExistsError(url) from None
+        write_bytes(url, data)
+        return
+    with f:
+        f.write(data)
+
+
+@_store_errors
 def exists(url: str) -> bool:
     fs, path = url_to_fs(url)
     return fs.exists(path)
+
+
+def check_reachable(url: str) -> None:
+    """Raise StoreError within seconds unless the object store holding `url` answers, takes the
+    credentials and has the bucket; a local path or another kind of URL passes unchecked.
+
+    For s3:// one request (a listing of at most one key under the URL's prefix, which also
+    needs the list permission that runs need) with one attempt and PROBE_TIMEOUT, on a client
+    of its own, so botocore's retries (minutes on a closed port) do not apply to the check;
+    the run itself keeps them. Other object stores: whether the bucket exists, with their own
+    client settings. Unknown protocols raise what fsspec raises (ValueError, ImportError).
+    """
+    if not is_object_store(url):
+        return
+    fs, path = url_to_fs(url)
+    bucket, _, key = path.strip("/").partition("/")
+    if not bucket:
+        raise StoreError(f"{url}: no bucket in the URL")
+    endpoint = ""
+    try:
+        if protocol_of(url) in ("s3", "s3a"):
+            probe = _s3_probe(fs)
+            try:
+                probe.call_s3("list_objects_v2", Bucket=bucket, Prefix=key, MaxKeys=1)
+            finally:
+                endpoint = _s3_endpoint(probe)
+        elif not fs.exists(bucket):
+            raise FileNotFoundError(bucket)
+    except StoreError:
+        raise
+    except FileNotFoundError:
+        raise StoreError(f"{url}: bucket {bucket!r} does not exist{endpoint}") from None
+    except PermissionError as e:
+        raise StoreError(f"{url}: access denied{endpoint}: {' '.join(str(e).split())[:300]}") from None
+    except Exception as e:
+        if isinstance(e, (OSError, *_store_exceptions())):
+            raise StoreError(f"{url}: {_describe_store_error(e)}") from None
+        raise
+
+
+def _s3_probe(fs: Any) -> Any:
+    """An S3FileSystem with `fs`'s options (so FSSPEC_S3 settings apply) but one attempt and
+    short timeouts, not shared with anything else."""
+    options = dict(fs.storage_options)
+    config = {**(options.get("config_kwargs") or {}), "retries": {"max_attempts": 1, "mode": "standard"},
+              "connect_timeout": PROBE_TIMEOUT, "read_timeout": PROBE_TIMEOUT}
+    probe = type(fs)(**{**options, "config_kwargs": config, "skip_instance_cache": True})
+    probe.retries = 1  # s3fs's own retry loop around botocore's
+    return probe
+
+
+def _s3_endpoint(probe: Any) -> str:
+    """' (endpoint http://host:port)': where the probe went, for the message; '' when unknown."""
+    client = getattr(probe, "_s3", None)  # None when no client was made
+    url = getattr(getattr(client, "meta", None), "endpoint_url", None)
+    return f" (endpoint {_origin(url)})" if url else ""
 
 
 class Match(NamedTuple):
@@ -68,6 +258,7 @@ class Match(NamedTuple):
     root: str  # the folder the URI names, or the file itself: where the file must really be
 
 
+@_store_errors
 def expand(uri: str) -> list[Match]:
     """The files a URI names, sorted, each with its path relative to the URI's root.
 
@@ -76,15 +267,24 @@ def expand(uri: str) -> list[Match]:
     """
     fs, path = url_to_fs(uri)
     if fs.isdir(path):
-        root, paths = path, [p for p in fs.find(path) if not fs.isdir(p)]
+        root, paths = path, _files(fs, fs.find(path, detail=True))
     elif any(ch in path for ch in "*?["):
         root = path[: min(path.index(ch) for ch in "*?[" if ch in path)].rsplit("/", 1)[0]
-        paths = [p for p in fs.glob(path) if not fs.isdir(p)]
+        paths = _files(fs, fs.glob(path, detail=True))
     elif fs.exists(path):  # named itself, so it may be a symlink to anywhere
         return [Match(_full(fs, uri, path), posixpath.basename(path), _full(fs, uri, path))]
     else:
         return []
     return sorted(Match(_full(fs, uri, p), posixpath.relpath(p, root), _full(fs, uri, root)) for p in paths)
+
+
+def _files(fs: fsspec.AbstractFileSystem, listing: dict[str, dict[str, Any]]) -> list[str]:
+    """The entries of a detailed listing that are not folders. Locally a folder is what a path
+    resolves to (a symlink to a folder is one); elsewhere the listing says, so an object store
+    answers with one request per page, not one per file."""
+    if isinstance(fs, LocalFileSystem):
+        return [p for p in listing if not fs.isdir(p)]
+    return [p for p, info in listing.items() if info.get("type") != "directory"]
 
 
 def _full(fs: fsspec.AbstractFileSystem, uri: str, path: str) -> str:
@@ -122,6 +322,7 @@ def _file_kind(mode: int) -> str:
     return next((name for test, name in kinds.items() if test(mode)), "special file")
 
 
+@_store_errors
 def write_atomic(url: str, data: bytes) -> None:
     """Write so that readers see the whole file or none of it.
 
@@ -136,6 +337,7 @@ def write_atomic(url: str, data: bytes) -> None:
         write_bytes(url, data)
 
 
+@_store_errors
 def list_dir(url: str) -> list[str]:
     """Names of the entries directly inside a folder (none when it does not exist), sorted."""
     fs, path = url_to_fs(url)
@@ -144,6 +346,7 @@ def list_dir(url: str) -> list[str]:
     return sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(path, detail=False))
 
 
+@_store_errors
 def file_digest(url: str) -> tuple[str, int]:
     """(sha256 hex, size in bytes) of a file, read in chunks so large files never sit in memory."""
     h = hashlib.sha256()
@@ -155,12 +358,14 @@ def file_digest(url: str) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+@_store_errors
 def read_range(url: str, offset: int, length: int) -> bytes:
     """`length` bytes of a file from `offset` (one ranged GET on object stores)."""
     fs, path = url_to_fs(url)
     return bytes(fs.cat_file(path, start=offset, end=offset + length))
 
 
+@_store_errors
 def size(url: str) -> int:
     fs, path = url_to_fs(url)
     return int(fs.size(path))
@@ -171,10 +376,13 @@ def input_size(url: str) -> int:
     loop fails to stat, and its reader makes it a dead letter (see input_refusal)."""
     try:
         return size(url)
+    except StoreError:  # the store, not the file: a run must not plan around it
+        raise
     except OSError:
         return 0
 
 
+@_store_errors
 def list_files(root: str) -> list[str]:
     """Every file below `root`, as paths relative to it, sorted."""
     fs, path = url_to_fs(root)
@@ -184,6 +392,7 @@ def list_files(root: str) -> list[str]:
     return sorted(p[len(base):] for p in fs.find(path) if p.startswith(base))
 
 
+@_store_errors
 def remove_tree(url: str) -> None:
     fs, path = url_to_fs(url)
     if fs.exists(path):
@@ -335,6 +544,7 @@ def iter_lines(fileobj: IO[bytes], compression: str | None) -> Iterator[bytes]:
     return (line.data for line in numbered_lines(fileobj, compression, sys.maxsize))
 
 
+@_store_errors
 def is_dir(url: str) -> bool:
     fs, path = url_to_fs(url)
     return bool(fs.isdir(path))

@@ -4,17 +4,27 @@ Each step charges the CPU time of the thread that runs it (time.thread_time): ot
 and the harness's own threads in the same process are not counted. The driver reads the
 totals after the run (`cpu_seconds`) for run.json and the summary; they vary from run to run,
 so they stay out of stats.json, whose bytes must not.
+
+Runners give each worker process a core (FnApiRunner here: one per core; Dataflow: one per
+vCPU). The Rust tokenizers library would add its own thread pool in each, oversubscribing
+the cores and hiding its CPU time from the thread that `charged_to` measures. Importing
+this module turns that pool off in the process, so every worker does it itself, whatever
+started it: an environment variable set by the driver reaches only local workers (its
+children), not a worker pool's or a cluster's. An explicit TOKENIZERS_PARALLELISM wins.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from typing import Any, Iterator
 
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 NAMESPACE = "opencorpus.cpu"
 _MICROS = 1_000_000

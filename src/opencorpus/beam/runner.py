@@ -19,6 +19,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, WorkerOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+from opencorpus.beam import dataflow
 from opencorpus.beam.cputime import cpu_seconds
 from opencorpus.beam.pipeline import CurateCorpus, Plan
 
@@ -47,13 +48,13 @@ def run_plan(plan: Plan, beam_args: list[str]) -> tuple[str, dict[str, float]]:
     runner_name = options.view_as(StandardOptions).runner
     runner = runner_name or FnApiRunner()
     if runner_name is None:
-        # Parallelism comes from the worker processes (one per core): the tokenizer's own thread
-        # pool would only oversubscribe the cores, and hide its CPU time from `charged_to`.
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         direct = options.view_as(DirectOptions)
         log.info("[run]        FnApiRunner, %s, %d workers", direct.direct_running_mode, direct.direct_num_workers)
+    if dataflow.is_dataflow(options) and dataflow.dry_run_requested(options):
+        raise ValueError("a Dataflow dry run is not a run: see opencorpus.beam.dataflow.dry_run")
     before = _cpu_of_this_process_and_children()
-    with _harness_noise_filtered(runner_name is None):
+    # Dataflow's workers get the lock, the spaCy model and our wheel staged (unless a container has them).
+    with _harness_noise_filtered(runner_name is None), dataflow.worker_packages(plan.recipe, options):
         p = beam.Pipeline(runner=runner, options=options)
         _ = p | "Curate" >> CurateCorpus(plan)
         result = p.run()

@@ -60,9 +60,8 @@ def claim_version(corpus_url: str, version: str) -> Claim:
                                    f"({_describe(url)}); wait for it, or give another version")
         storage.remove_tree(url)  # a crashed run's
     claim = Claim(url, socket.gethostname(), os.getpid(), time.time())
-    try:
-        with storage.open_url(url, "xb") as f:  # exclusive: of two runs starting together, one wins
-            f.write(_claim_bytes(claim.host, claim.pid, claim.started))
+    try:  # exclusive: of two runs starting together, one wins (see storage.write_exclusive)
+        storage.write_exclusive(url, _claim_bytes(claim.host, claim.pid, claim.started))
     except FileExistsError:
         raise VersionBusyError(f"{storage.join(corpus_url, version)} was claimed by another run "
                                f"just now; give another version") from None

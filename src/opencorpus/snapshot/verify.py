@@ -33,8 +33,13 @@ class VerifyReport:
 
 
 def resolve_snapshot(url: str) -> str:
-    """The version URL that `url` names: itself if it has a manifest, else what its LATEST names."""
+    """The version URL that `url` names: itself if it has a manifest, else what its LATEST names.
+
+    An object store that does not answer, or has no such bucket, raises storage.StoreError in
+    seconds (storage.check_reachable) rather than after the client's retries.
+    """
     url = url.rstrip("/")
+    storage.check_reachable(url)
     if storage.exists(storage.join(url, layout.MANIFEST)):
         return url
     latest_url = storage.join(url, layout.LATEST)
