@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from opencorpus import storage
+from opencorpus import storage, streams
 from opencorpus.document import DeadLetter, Document
 from opencorpus.recipe import SourceSpec
 from opencorpus.sources import read_source_file, source_files
@@ -123,7 +123,7 @@ def test_numbered_lines_are_a_plain_split_with_blank_lines_dropped_and_long_ones
     expected = [(n, line if len(line) <= cap else b"", len(line))
                 for n, line in enumerate(content.split(b"\n"), start=1) if line.strip()]
     packed = {None: content, "gzip": gzip.compress(content, mtime=0), "zstd": zstandard.ZstdCompressor().compress(content)}[compression]
-    assert list(storage.numbered_lines(Dribble(packed, step), compression, cap)) == expected
+    assert list(streams.numbered_lines(Dribble(packed, step), compression, cap)) == expected
 
 
 # ---- Parquet, WARC, HTML, text: near-valid files --------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import zstandard
 
-from opencorpus import storage
+from opencorpus import storage, streams
 
 ZSTD_LEVEL = 9
 
@@ -37,6 +37,6 @@ def write_jsonl_zst(url: str, records: Iterable[dict[str, Any]]) -> int:
 
 def read_jsonl_zst(url: str) -> Iterator[dict[str, Any]]:
     with storage.open_url(url, "rb") as f:
-        for line in storage.iter_lines(f, "zstd"):
+        for line in streams.iter_lines(f, "zstd"):
             if line:
                 yield json.loads(line)

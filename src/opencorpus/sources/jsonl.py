@@ -6,7 +6,7 @@ from typing import Iterator
 
 import orjson
 
-from opencorpus import storage
+from opencorpus import storage, streams
 from opencorpus.document import DeadLetter, Document
 from opencorpus.recipe import SourceSpec
 from opencorpus.sources.records import dead_letter, make_document
@@ -22,14 +22,14 @@ def read_jsonl(spec: SourceSpec, url: str, display: str, date: str) -> Iterator[
     """
     try:
         with storage.open_url(url, "rb") as f:
-            for line in storage.numbered_lines(f, COMPRESSION[spec.format], spec.max_document_bytes):
+            for line in streams.numbered_lines(f, COMPRESSION[spec.format], spec.max_document_bytes):
                 location = f"{display}:{line.number}"
                 if line.too_large:
                     yield dead_letter(spec, location, "too-large",
                                       f"line of {line.size} bytes exceeds max_document_bytes={spec.max_document_bytes}")
                 else:
                     yield _record(spec, line.data, location, line.number, date)
-    except storage.StreamError as e:
+    except streams.StreamError as e:
         yield dead_letter(spec, f"{display}:{e.line}", e.reason, f"unreadable from line {e.line} on: {e}")
     except OSError as e:
         yield dead_letter(spec, display, "unreadable", f"unreadable file: {e}")

@@ -26,29 +26,53 @@ IDENTIFYING_METADATA = ("url", "path")
 _NAME_BREAKS = re.compile(r"(/|\\|\.(?=[A-Za-z0-9]{1,8}(?::\d+)?$)|:(?=\d+$))")
 
 
+# A record's position after a file's name (":12", a line; "@4096", a WARC offset): digits that
+# only count. Redacted apart, a file's name is analysed once per worker, not once per record.
+_POSITION = re.compile(r"[:@]\d+$")
+# Redacted texts a worker remembers (file names, folders and other repeated values; a few hundred KB).
+CACHE_SIZE = 4096
+
+
 class IdentifierRedactor:
     def __init__(self, options: dict[str, Any]):
         self.redactor = PiiRedactor(options)
+        self.cache: dict[str, str] = {}
 
     def setup(self) -> None:
         self.redactor.setup()
 
     def redact(self, values: list[str]) -> list[str]:
         """Each value with its PII replaced by <TYPE> placeholders: first whole (a URL's password,
-        an IPv6 address), then name by name (an address in a file name)."""
-        whole = self._redact_texts(values)
-        pieces = [_NAME_BREAKS.split(value) for value in whole]
-        names = iter(self._redact_texts([p for split in pieces for p in split[::2]]))
-        return ["".join(next(names) if i % 2 == 0 else p for i, p in enumerate(split)) for split in pieces]
+        an IPv6 address), then, where it has folders or an extension, name by name (an address in
+        a file name). A trailing record position is kept as it is."""
+        split = [_split_position(value) for value in values]
+        pieces = [_NAME_BREAKS.split(text) for text in self._redact_texts([name for name, _ in split])]
+        names = iter(self._redact_texts([p for parts in pieces if len(parts) > 1 for p in parts[::2]]))
+        return ["".join(next(names) if i % 2 == 0 else p for i, p in enumerate(parts)) + position
+                if len(parts) > 1 else parts[0] + position for parts, (_, position) in zip(pieces, split)]
 
     def _redact_texts(self, texts: list[str]) -> list[str]:
-        return [text for text, _ in self.redactor.redact_many([(t, "text") for t in texts])]
+        """redact_many's texts, each distinct text analysed once per worker (file names and the
+        folders of paths repeat from record to record)."""
+        found = {text: self.cache[text] for text in texts if text in self.cache}
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
+        if missing:
+            found.update(zip(missing, (text for text, _ in self.redactor.redact_many([(t, "text") for t in missing]))))
+            if len(self.cache) + len(missing) > CACHE_SIZE:
+                self.cache.clear()
+            self.cache.update((text, found[text]) for text in missing[:CACHE_SIZE])
+        return [found[text] for text in texts]
 
     def redact_outcomes(self, outcomes: list[Document | DeadLetter]) -> list[Document | DeadLetter]:
         """Documents and dead letters with their identifying fields redacted, in one batch."""
         fields = [_identifying_fields(outcome) for outcome in outcomes]
         redacted = iter(self.redact([value for f in fields for value in f.values()]))
         return [_with_fields(outcome, {key: next(redacted) for key in f}) for outcome, f in zip(outcomes, fields)]
+
+
+def _split_position(value: str) -> tuple[str, str]:
+    match = _POSITION.search(value)
+    return (value[:match.start()], value[match.start():]) if match else (value, "")
 
 
 def _identifying_fields(outcome: Document | DeadLetter) -> dict[str, str]:
