@@ -13,6 +13,7 @@ import pytest
 from opencorpus.document import Document
 from opencorpus.recipe import RecipeError, load_recipe
 from opencorpus.stages.license import LicenseTagger
+from opencorpus.stages.licenses import dep5
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 SECRET = "aws_secret_access_key = wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
@@ -165,3 +166,12 @@ def test_a_malformed_dep5_file_stops_the_recipe_naming_the_file_and_line(tmp_pat
     (tree / "debian" / "copyright").write_text(COPYRIGHT.replace("License: GPL-2+\n", ""))
     with pytest.raises(RecipeError, match=r"sources\[0\] \(.*tree\): debian/copyright: line 15: 'Files:' stanza without"):
         recipe_for(tmp_path)
+
+
+def test_an_address_in_a_license_line_is_not_recorded():
+    text = ("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+            "Files: *\nCopyright: 2024 Jane <jane@example.org>\nLicense: Expat <jane@example.org>\n\n"
+            "Files: b/*\nLicense: GPL-2+ jane@example.org\n")
+    facts = dep5.to_facts(dep5.parse_dep5(text, "debian/copyright"))
+    assert [(f["license"], f["expression"]) for f in facts] == [("Expat", "MIT"), ("GPL-2+", "GPL-2.0-or-later")]
+    assert "@" not in json.dumps(facts)

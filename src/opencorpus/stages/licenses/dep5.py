@@ -18,6 +18,9 @@ from opencorpus.stages.licenses.normalize import name_to_spdx
 
 _FORMAT = re.compile(r"(?i)^format:\s*\S*(copyright-format|dep5|dep-5)")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):[ \t]?(.*)$")
+# An address in a `License:` line ("Expat <me@example.org>") is no part of a short name, and the
+# short name is recorded in the manifest: it goes, with its brackets.
+_ADDRESS = re.compile(r"\s*<[^>]*@[^>]*>|\s*\S+@\S+")
 
 
 class Dep5Error(ValueError):
@@ -66,7 +69,7 @@ def parse_dep5(text: str, name: str = "copyright") -> list[Stanza]:
                 if "license" not in fields:
                     raise Dep5Error(f"{name}: line {start}: 'Files:' stanza without a 'License:' field")
                 patterns = tuple(p[2:] if p.startswith("./") else p for p in " ".join(fields["files"]).split())
-                short = fields["license"][0].strip()
+                short = _ADDRESS.sub("", fields["license"][0]).strip()
                 stanzas.append(_stanza(patterns, short, name_to_spdx(short)[0], start))
             fields, current = {}, None
             continue
