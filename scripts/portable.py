@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from opencorpus.cli import split_beam_args
+
 START_TIMEOUT = 60.0  # seconds for a service to listen; importing Beam takes a few
 STOP_TIMEOUT = 15.0
 
@@ -190,11 +192,7 @@ def run(recipe: str, opencorpus_args: list[str], beam_args: list[str], workdir: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    beam_args: list[str] = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, beam_args = argv[:cut], argv[cut + 1:]
+    argv, beam_args = split_beam_args(list(sys.argv[1:] if argv is None else argv))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run RECIPE through a local job service and worker pool")

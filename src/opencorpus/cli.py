@@ -29,12 +29,16 @@ SUMMARY_LICENSES = 8  # the summary lists the most frequent; stats.json has them
 log = logging.getLogger("opencorpus")
 
 
+def split_beam_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(our arguments, Beam's): everything after the first `--` goes to Beam unchanged."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1:]
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    beam_args: list[str] = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, beam_args = argv[:cut], argv[cut + 1:]
+    argv, beam_args = split_beam_args(list(sys.argv[1:] if argv is None else argv))
     args = _parser().parse_args(argv)
     _configure_logging(args.quiet if hasattr(args, "quiet") else False)
     return args.func(args, beam_args)
@@ -185,7 +189,7 @@ def _dry_run(args: argparse.Namespace, recipe: Recipe, options) -> int:
     root = _output_root(args.output or recipe.output["uri"], recipe, files, offline=True)
     recipe.version = recipe.version or DRY_RUN_VERSION
     version_url = version_url_of(root, recipe.name, recipe.version)
-    slices = slices_for_bytes(sum(storage.input_size(f.url) for f in files if not storage.is_object_store(f.url)))
+    slices = slices_for_bytes(sum(f.size for f in files))
     plan = Plan(recipe, files, version_url, tokenizer_json, storage.join(version_url, layout.SCRATCH), slices)
     job_file = options.view_as(DebugOptions).dataflow_job_file or f"{recipe.name}.dataflow-job.json"
     log.info("[dry run]    %s %s: %d sources, %d files -> %s (not written)", recipe.name, recipe.version,
@@ -244,7 +248,7 @@ def _source_files(recipe: Recipe, offline: bool = False) -> list[SourceFile]:
     for i, spec in enumerate(recipe.sources):
         uri = recipe.source_uri(spec)
         if offline and storage.is_object_store(uri):
-            files.append(SourceFile(spec.name, uri, uri, uri.rstrip("/").rsplit("/", 1)[-1], uri))
+            files.append(SourceFile(spec.name, uri, uri, uri.rstrip("/").rsplit("/", 1)[-1], uri, size=0))
             continue
         try:
             found = source_files(spec, uri, recipe.base_dir)
@@ -262,16 +266,14 @@ def _source_files(recipe: Recipe, offline: bool = False) -> list[SourceFile]:
 def _output_root(root: str, recipe: Recipe, files: list[SourceFile], offline: bool = False) -> str:
     """The snapshot root, absolute; refused when a source reads or would read it back as input.
 
-    `offline` (a dry run): nothing on an object store is looked at; the root's protocol must be
-    known and its filesystem installed, and a source there without wildcards counts as a folder.
+    `offline` (a dry run): nothing on an object store is looked at, and a source there without
+    wildcards counts as a folder. The root's protocol must be known and its filesystem installed
+    (whether its store answers is _check_stores's question).
     """
     if not storage.is_absolute(root):  # relative to where the user runs, shown absolute
         root = os.path.abspath(root)
     try:
-        if offline:
-            storage.check_protocol(root)
-        else:
-            storage.exists(root)
+        storage.check_protocol(root)
     except (ValueError, ImportError) as e:  # unknown protocol, or its filesystem not installed
         raise RecipeError(f"output {root}: {e}") from None
     for i, spec in enumerate(recipe.sources):
@@ -353,7 +355,7 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
     log.info("[plan]       %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
     storage.write_bytes(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
     scratch_url = storage.join(version_url, layout.SCRATCH)
-    slices = slices_for_bytes(sum(storage.input_size(f.url) for f in files))
+    slices = slices_for_bytes(sum(f.size for f in files))  # as listed: no request per file
     try:
         runner, cpu = run_plan(Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices), beam_args)
     finally:

@@ -11,7 +11,6 @@ import copy
 import datetime as dt
 import difflib
 import logging
-import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -326,10 +325,10 @@ def _tree_license_files(root: str, source: SourceSpec, where: str) -> list[dict[
             if named:
                 raise RecipeError(f"{where}.license_file: no file {url}")
             continue
-        if not _resolves_inside(root, url):
+        if why := _outside(root, url):
             if named:
-                raise RecipeError(f"{where}.license_file: {name} resolves outside the source root {root}")
-            log.warning("%s (%s): %s resolves outside the source root; not read", where, root, name)
+                raise RecipeError(f"{where}.license_file: {name} {why} {root}")
+            log.warning("%s (%s): %s %s; not read", where, root, name, why)
             continue
         try:
             entry = license_file(name, storage.read_bytes(url))
@@ -348,20 +347,14 @@ def _under_root(name: str) -> bool:
     return not posixpath.isabs(path) and path != ".." and not path.startswith("../")
 
 
-def _resolves_inside(root: str, url: str) -> bool:
-    """Whether a file under the tree root is in the tree once symlinks are followed: a link to a
-    file elsewhere (a credentials file, say) is not the tree's to publish. Object stores have no links."""
-    path, root_path = _local_path(url), _local_path(root)
-    if path is None or root_path is None:
-        return True
-    real_root = os.path.realpath(root_path)
-    return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
-
-
-def _local_path(url: str) -> str | None:
-    """The path on this machine's disk a URL names, or None for other storage."""
-    protocol, sep, path = url.partition("://")
-    return url if not sep else path if protocol in ("file", "local") else None
+def _outside(root: str, url: str) -> str | None:
+    """Why a file under the tree root is not the tree's to read (storage.input_refusal: a link to a
+    file elsewhere, a credentials file say, or no regular file), or None."""
+    refusal = storage.input_refusal(url, root)
+    if refusal is None:
+        return None
+    reason, detail = refusal
+    return "resolves outside the source root" if reason == "outside-root" else detail
 
 
 def _distributions(root: str, where: str) -> list[dict[str, Any]]:
@@ -381,9 +374,9 @@ def _distributions(root: str, where: str) -> list[dict[str, Any]]:
         if metadata not in names or listing is None:
             continue
         meta_file, record_file = f"{folder}/{metadata}", f"{folder}/{listing}"
-        outside = [f for f in (meta_file, record_file) if not _resolves_inside(root, storage.join(root, f))]
-        if outside:
-            log.warning("%s: %s resolves outside the source root; not read", where, " and ".join(outside))
+        refused = [f"{f} {why}" for f in (meta_file, record_file) if (why := _outside(root, storage.join(root, f)))]
+        if refused:
+            log.warning("%s: %s; not read", where, " and ".join(refused))
             continue
         found.append(distribution(meta_file, storage.read_bytes(storage.join(root, meta_file)),
                                   record_file, storage.read_bytes(storage.join(root, record_file))))

@@ -254,6 +254,7 @@ class Match(NamedTuple):
     url: str
     relative: str  # its path below the root: a text tree's document id
     root: str  # the folder the URI names, or the file itself: where the file must really be
+    size: int  # bytes as stored, from the listing (planning only; 0 when a link cannot be followed)
 
 
 @_store_errors
@@ -270,19 +271,25 @@ def expand(uri: str) -> list[Match]:
         root = path[: min(path.index(ch) for ch in "*?[" if ch in path)].rsplit("/", 1)[0]
         paths = _files(fs, fs.glob(path, detail=True))
     elif fs.exists(path):  # named itself, so it may be a symlink to anywhere
-        return [Match(_full(fs, uri, path), posixpath.basename(path), _full(fs, uri, path))]
+        return [Match(_full(fs, uri, path), posixpath.basename(path), _full(fs, uri, path),
+                      _size(fs.info(path)))]
     else:
         return []
-    return sorted(Match(_full(fs, uri, p), posixpath.relpath(p, root), _full(fs, uri, root)) for p in paths)
+    return sorted(Match(_full(fs, uri, p), posixpath.relpath(p, root), _full(fs, uri, root), size)
+                  for p, size in paths.items())
 
 
-def _files(fs: fsspec.AbstractFileSystem, listing: dict[str, dict[str, Any]]) -> list[str]:
-    """The entries of a detailed listing that are not folders. Locally a folder is what a path
-    resolves to (a symlink to a folder is one); elsewhere the listing says, so an object store
-    answers with one request per page, not one per file."""
+def _files(fs: fsspec.AbstractFileSystem, listing: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """The entries of a detailed listing that are not folders, with their sizes. Locally a folder
+    is what a path resolves to (a symlink to a folder is one); elsewhere the listing says, so an
+    object store answers with one request per page, not one per file."""
     if isinstance(fs, LocalFileSystem):
-        return [p for p in listing if not fs.isdir(p)]
-    return [p for p, info in listing.items() if info.get("type") != "directory"]
+        return {p: _size(info) for p, info in listing.items() if not fs.isdir(p)}
+    return {p: _size(info) for p, info in listing.items() if info.get("type") != "directory"}
+
+
+def _size(info: dict[str, Any]) -> int:
+    return int(info.get("size") or 0)
 
 
 def _full(fs: fsspec.AbstractFileSystem, uri: str, path: str) -> str:
@@ -367,17 +374,6 @@ def read_range(url: str, offset: int, length: int) -> bytes:
 def size(url: str) -> int:
     fs, path = url_to_fs(url)
     return int(fs.size(path))
-
-
-def input_size(url: str) -> int:
-    """An input file's size for planning, 0 when it has none: a dangling symlink or a symlink
-    loop fails to stat, and its reader makes it a dead letter (see input_refusal)."""
-    try:
-        return size(url)
-    except StoreError:  # the store, not the file: a run must not plan around it
-        raise
-    except OSError:
-        return 0
 
 
 @_store_errors

@@ -29,11 +29,12 @@ class SourceFile:
     display: str
     relative: str
     root: str
+    size: int  # bytes as stored, as listed: what the run plans its slices by
 
 
 def source_files(spec: SourceSpec, uri: str, base_dir: str) -> list[SourceFile]:
     """The files of a source in sorted order; `display` is relative to the recipe folder when possible."""
-    return [SourceFile(spec.name, m.url, _display(m.url, base_dir), m.relative, m.root) for m in storage.expand(uri)]
+    return [SourceFile(spec.name, m.url, _display(m.url, base_dir), m.relative, m.root, m.size) for m in storage.expand(uri)]
 
 
 def read_source_file(spec: SourceSpec, file: SourceFile, date: str) -> Iterator[Document | DeadLetter]:
