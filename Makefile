@@ -11,7 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test-stamp
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 export TLDEXTRACT_CACHE ?= $(CURDIR)/.cache/tldextract
 
-.PHONY: demo portable test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e
+.PHONY: demo portable test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e bench-cache
 
 # Benchmarks read the real corpora beside the checkout (override: make bench CORPORA=/path).
 CORPORA ?= $(CURDIR)/../shared/corpora
@@ -46,7 +46,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
 # Each benchmark prints a table with its anchor (the plain library) measured in the same run.
-bench: bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e
+bench: bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e bench-cache
 
 bench-pii: $(STAMP)
 	$(BIN)/python benchmarks/bench_pii.py --corpora $(CORPORA)
@@ -68,6 +68,10 @@ bench-web: $(STAMP)
 # Pass options with E2E_ARGS, e.g. make bench-e2e E2E_ARGS="--base-mb 8 --sizes 1,2 --skip-default".
 bench-e2e: $(STAMP)
 	$(BIN)/python benchmarks/bench_e2e.py $(E2E_ARGS)
+
+# The run cache: default recipe without, then with a cache (second run, resume after kill -9, one more source).
+bench-cache: $(STAMP)
+	$(BIN)/python benchmarks/bench_cache.py $(CACHE_ARGS)
 
 # The workers' image (docker/Dockerfile): Beam's Python SDK image of the locked Beam version with
 # the lock, the spaCy model and this package. Needs Docker; push IMAGE to a registry the workers

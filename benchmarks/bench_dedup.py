@@ -90,7 +90,7 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
     from opencorpus.beam.near_dedup import NearDedup
-    from opencorpus.beam.read import ReadSources
+    from opencorpus.beam.read import ReadSources, SourceWork
     from opencorpus.beam.spill import SpillDocuments
     from opencorpus.recipe import SourceSpec
     from opencorpus.sources import source_files
@@ -100,7 +100,7 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
     files = source_files(spec, str(folder), str(folder))
     beam_options = PipelineOptions(direct_running_mode="in_memory", direct_num_workers=1)
     with beam.Pipeline(runner=FnApiRunner(), options=beam_options) as p:
-        _, docs, _ = p | "Read" >> ReadSources([spec], files, "2026-01-01", None)
+        _, docs, _, _ = p | "Read" >> ReadSources({spec.name: SourceWork(spec, [], None)}, files, "2026-01-01", None)
         members = docs | "Members" >> beam.Map(lambda d: (doc_node(d), Member.of(d)))
         frames = docs | "Spill" >> SpillDocuments(str(out.parent / f"scratch-{out.stem}"), SLICES)
         _, removed = (docs, members, frames) | "NearDedup" >> NearDedup({**options(), "verify": verify}, SLICES)

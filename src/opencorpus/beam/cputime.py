@@ -68,14 +68,19 @@ class ThreadCpu:
 
 def cpu_seconds(result: Any) -> dict[str, float]:
     """step -> CPU seconds, from a finished PipelineResult (empty if the runner has no metrics)."""
+    return {step: micros / _MICROS for step, micros in counter_totals(result, NAMESPACE).items()}
+
+
+def counter_totals(result: Any, namespace: str) -> dict[str, int]:
+    """counter name -> total over every step and worker, from a finished PipelineResult."""
     try:
-        counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+        counters = result.metrics().query(MetricsFilter().with_namespace(namespace))["counters"]
     except (AttributeError, NotImplementedError, KeyError):
         return {}
-    totals: dict[str, float] = {}
+    totals: dict[str, int] = {}
     for counter in counters:
         value = counter.committed if counter.committed is not None else counter.attempted
-        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0.0) + (value or 0) / _MICROS
+        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
     return totals
 
 

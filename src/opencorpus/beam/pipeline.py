@@ -14,7 +14,7 @@ its slices' pieces (beam/write.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import apache_beam as beam
 
@@ -22,11 +22,12 @@ from opencorpus.beam.dedup import ExactDedup
 from opencorpus.beam.index import WriteIndex
 from opencorpus.beam.near_dedup import NearDedup
 from opencorpus.beam.order import TrainingOrder
-from opencorpus.beam.read import ReadSources
+from opencorpus.beam.read import ReadSources, SourceWork
 from opencorpus.beam.slices import ProcessSlices
 from opencorpus.beam.spill import SPILL_CHARS, SpillDocuments
-from opencorpus.beam.stage import ApplyStage
-from opencorpus.beam.stats import DigestInputs, WriteStats
+from opencorpus.beam.stats import WriteStats
+from opencorpus.cache.files import stage_options_for
+from opencorpus.cache.redactions import RedactionPacks
 from opencorpus.beam.tokenizer import BuildTokenizer, SampleIds
 from opencorpus.beam.write import LOCATED, TOKEN_PARTS, ShardCount, WriteDeadLetters, WriteDocumentParts, WriteRemovedParts
 from opencorpus.recipe import Recipe
@@ -55,6 +56,7 @@ class Plan:
     scratch_url: str  # where documents wait between reading and their part; removed after the run
     slices: int  # how many ranges of the shard-key space are processed apart (see beam/slices.py)
     spill_chars: int = SPILL_CHARS  # text a worker gathers before it writes a run file
+    cache_url: str | None = None  # the run cache (opencorpus/cache/), or None for none
 
 
 def _member(doc) -> tuple[str, Member]:
@@ -77,16 +79,11 @@ class CurateCorpus(beam.PTransform):
     def expand(self, pbegin):
         plan = self.plan
         recipe, version_url = plan.recipe, plan.version_url
-        files, docs, dead = pbegin | "Ingest" >> ReadSources(
-            recipe.sources, plan.files, recipe.date, recipe.stage("pii"))
-        inputs = files | "HashInputs" >> beam.ParDo(DigestInputs(recipe.stage("pii")))
-        removed, dead_letters = [], [dead]
-        facts = [docs | "CountDocs" >> beam.FlatMap(_input_facts), dead | "CountBad" >> beam.FlatMap(_input_facts)]
-
-        for label, stage in _stages_before_dedup(recipe):
-            docs, r, d = docs | label >> ApplyStage(stage)
-            removed.append(r)
-            dead_letters.append(d)
+        inputs, docs, removed_early, dead = pbegin | "Ingest" >> ReadSources(
+            source_work(recipe), plan.files, recipe.date, recipe.stage("pii"), plan.cache_url)
+        removed, dead_letters = [removed_early], [dead]
+        # Each input record ends as exactly one of these: the count the manifest checks.
+        facts = [(docs, removed_early, dead) | "Outcomes" >> beam.Flatten() | "CountInput" >> beam.FlatMap(_input_facts)]
 
         shards = docs | "ShardCount" >> ShardCount(recipe.output)
         frames = docs | "Spill" >> SpillDocuments(plan.scratch_url, plan.slices, plan.spill_chars)
@@ -108,7 +105,11 @@ class CurateCorpus(beam.PTransform):
         if trains:
             train = recipe.tokenizer["train"]
             sample = (members, verdicts) | "TokenizerSample" >> SampleIds(train["sample_size"], recipe.seed)
-        slices = ProcessSlices(list(_stages_after_dedup(recipe)), plan.slices, plan.scratch_url, shards, sample, recipe.seed)
+        packs = None
+        if plan.cache_url is not None and (pii := recipe.stage("pii")) is not None:
+            packs = RedactionPacks(plan.cache_url, pii)
+        slices = ProcessSlices(list(_stages_after_dedup(recipe)), plan.slices, plan.scratch_url, shards, sample,
+                               recipe.seed, packs)
         pieces, r, d, sample_frames = (frames, verdicts) | "Slices" >> slices
         removed.append(r)
         dead_letters.append(d)
@@ -128,16 +129,25 @@ class CurateCorpus(beam.PTransform):
         facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer, inputs)
 
 
-def _stages_before_dedup(recipe: Recipe) -> Iterator[tuple[str, Stage]]:
-    """The per-document stages before dedup that the recipe turns on, in DESIGN.md's order."""
+def source_work(recipe: Recipe) -> dict[str, SourceWork]:
+    """Per source, the stages before dedup its documents go through, in DESIGN.md's order, and
+    the settings that shape their outcomes (the run cache's key; see cache/files.py)."""
+    stages: list[tuple[Stage, dict[str, Any] | None]] = []
     if any(s.format in WEB_FORMATS for s in recipe.sources):
-        yield "Extract", HtmlExtractor()
+        stages.append((HtmlExtractor(), None))
     if (options := recipe.stage("license")) is not None:
-        yield "License", LicenseTagger(options, {s.name: s.license for s in recipe.sources})
+        stages.append((LicenseTagger(options, {s.name: s.license for s in recipe.sources}), options))
     if (options := recipe.stage("language")) is not None:
-        yield "Language", LanguageIdentifier(options)
+        stages.append((LanguageIdentifier(options), options))
     if (options := recipe.stage("quality")) is not None:
-        yield "Quality", QualityFilter(options)
+        stages.append((QualityFilter(options), options))
+    work = {}
+    for spec in recipe.sources:
+        # Extraction fills documents that arrive as HTML: only web sources have them.
+        own = [(stage, options) for stage, options in stages if stage.name != "extract" or spec.format in WEB_FORMATS]
+        settings = stage_options_for(spec.name, [(stage.name, options) for stage, options in own] + [("pii", recipe.stage("pii"))])
+        work[spec.name] = SourceWork(spec, [stage for stage, _ in own], settings)
+    return work
 
 
 def _stages_after_dedup(recipe: Recipe) -> Iterator[Stage]:

@@ -20,8 +20,9 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from opencorpus.beam import dataflow
-from opencorpus.beam.cputime import cpu_seconds
+from opencorpus.beam.cputime import counter_totals, cpu_seconds
 from opencorpus.beam.pipeline import CurateCorpus, Plan
+from opencorpus.beam.read import CACHE_METRICS
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,9 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-def run_plan(plan: Plan, beam_args: list[str]) -> tuple[str, dict[str, float]]:
-    """Run the curation graph to completion; returns the runner's name and CPU seconds per step."""
+def run_plan(plan: Plan, beam_args: list[str]) -> tuple[str, dict[str, float], dict[str, int]]:
+    """Run the curation graph to completion; returns the runner's name, CPU seconds per step and
+    what the run cache gave and took (beam/read.py CACHE_METRICS)."""
     options = pipeline_options(beam_args)
     runner_name = options.view_as(StandardOptions).runner
     runner = runner_name or FnApiRunner()
@@ -62,7 +64,7 @@ def run_plan(plan: Plan, beam_args: list[str]) -> tuple[str, dict[str, float]]:
     seconds = cpu_seconds(result)
     if runner_name is None:  # local workers are this process's threads or children: the rest is Beam's
         seconds[RUNNER_STEP] = max(0.0, _cpu_of_this_process_and_children() - before - sum(seconds.values()))
-    return runner_name or "FnApiRunner", seconds
+    return runner_name or "FnApiRunner", seconds, counter_totals(result, CACHE_METRICS)
 
 
 # What local runs spend beyond the steps: process start-up, Beam's encoding, shuffles and

@@ -10,6 +10,7 @@ one or two parts and a part is its slices' pieces one after the other.
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -17,18 +18,24 @@ from typing import Any, Iterator
 import apache_beam as beam
 
 from opencorpus import storage
-from opencorpus.beam.cputime import charge
-from opencorpus.beam.stage import DEAD_LETTER, REMOVED, run_stage, set_up
+from apache_beam.metrics import Metrics
+
+from opencorpus.beam.cputime import charged_to
+from opencorpus.beam.read import CACHE_METRICS
+from opencorpus.beam.stage import DEAD_LETTER, REMOVED, staged
+from opencorpus.cache.redactions import RedactionMemo, RedactionPacks, slice_range
 from opencorpus.document import DeadLetter, Document
 from opencorpus.formats.documents import shard_of
 from opencorpus.formats.scratch import FrameRef, read_merged, write_frames
 from opencorpus.stages import Outcome, Stage
+from opencorpus.stages.pii import PiiRedactor
 from opencorpus.stages.dedup import Node, Verdict, apply_verdicts, doc_node
 from opencorpus.stages.tokenize import sample_key
 
 # Side output: FrameRefs of the tokenizer's training sample (sample key, text), when it is trained.
 SAMPLE = "sample"
-BATCH = 64  # documents per stage call (the PII stage runs spaCy over a batch at once)
+# Seconds of work after which a slice writes the PII results it added to the cache.
+FLUSH_SECONDS = 30
 # Input bytes per slice: a slice holds its compressed frames in memory while it merges them.
 SLICE_BYTES = 32 << 20
 # At least this many slices, so that every worker has some even on a small corpus.
@@ -49,17 +56,13 @@ class Piece:
 
 
 class _ProcessSlice(beam.DoFn):
-    def __init__(self, stages: list[Stage], scratch_url: str, seed: int):
+    def __init__(self, stages: list[Stage], scratch_url: str, seed: int, slices: int, packs: RedactionPacks | None):
         self.stages, self.scratch_url, self.seed = stages, scratch_url, seed
-        self._setup_cpu: dict[str, float] = {}
-
-    def setup(self) -> None:
-        self._setup_cpu = {stage.name: set_up(stage) for stage in self.stages}
-
-    def start_bundle(self) -> None:
-        for name, seconds in self._setup_cpu.items():  # setup() runs outside any bundle's metrics
-            charge(name, seconds)
-        self._setup_cpu = {}
+        self.slices, self.packs = slices, packs
+        # Stages set themselves up on first use: a slice whose texts are all in the cache needs no model.
+        self.pii = next((s for s in stages if isinstance(s, PiiRedactor)), None)
+        self.from_cache = Metrics.counter(CACHE_METRICS, "pii_texts_from_cache")
+        self.redacted = Metrics.counter(CACHE_METRICS, "pii_texts_redacted")
 
     def process(self, element, shards: int, sample: frozenset | None):
         slice_, joined = element
@@ -68,7 +71,7 @@ class _ProcessSlice(beam.DoFn):
             verdicts.setdefault(v.node, []).append(v)
         outcomes: list[Outcome] = []  # removed records and dead letters: no text, few
         kept = (d for d in read_merged(joined["frames"]) if apply_verdicts(d, verdicts.get(doc_node(d), ())) is not None)
-        docs = self._staged(kept, outcomes)
+        docs = _documents(self._staged(slice_, kept), outcomes)
         sampled: list[tuple[str, str]] = []
         if sample is not None:
             docs = _sampling(docs, sample, self.seed, sampled)
@@ -83,14 +86,39 @@ class _ProcessSlice(beam.DoFn):
         for outcome in outcomes:
             yield beam.pvalue.TaggedOutput(DEAD_LETTER if isinstance(outcome, DeadLetter) else REMOVED, outcome)
 
-    def _staged(self, docs: Iterator[Document], outcomes: list[Outcome]) -> Iterator[Document]:
-        """The documents through every stage, in batches, in order; other outcomes set aside."""
-        while batch := list(itertools.islice(docs, BATCH)):
-            for stage in self.stages:
-                results = run_stage(stage, batch)
-                batch = [r for r in results if isinstance(r, Document)]
-                outcomes.extend(r for r in results if not isinstance(r, Document))
-            yield from batch
+    def _staged(self, slice_: int, docs: Iterator[Document]) -> Iterator[Outcome]:
+        """The slice's documents through the stages; with a cache, the PII stage takes the texts
+        it redacted before from the packs over this slice's range and adds the rest as it goes."""
+        if self.packs is None or self.pii is None:
+            yield from staged(self.stages, docs)
+            return
+        lo, hi = slice_range(slice_, self.slices)
+        with charged_to("cache"):
+            memo = self.pii.memo = self.packs.memo_for(lo, hi)
+        flushed = time.monotonic()
+        for outcome in staged(self.stages, docs):
+            if time.monotonic() - flushed > FLUSH_SECONDS:  # a run killed now keeps what is done
+                self._flush(memo, lo, hi)
+                flushed = time.monotonic()
+            yield outcome
+        self._flush(memo, lo, hi)
+        self.from_cache.inc(memo.hits)
+        self.pii.memo = None
+
+    def _flush(self, memo: RedactionMemo, lo: int, hi: int) -> None:
+        added = memo.take_added()
+        self.redacted.inc(len(added))
+        if self.packs is not None:
+            with charged_to("cache"):
+                self.packs.write(lo, hi, added)
+
+
+def _documents(outcomes: Iterator[Outcome], others: list[Outcome]) -> Iterator[Document]:
+    for outcome in outcomes:
+        if isinstance(outcome, Document):
+            yield outcome
+        else:
+            others.append(outcome)
 
 
 def _sampling(docs: Iterator[Document], sample: frozenset, seed: int, out: list[tuple[str, Any]]) -> Iterator[Document]:
@@ -107,10 +135,11 @@ class ProcessSlices(beam.PTransform):
     set of ids whose published text it is trained on.
     """
 
-    def __init__(self, stages: list[Stage], slices: int, scratch_url: str, shards, sample=None, seed: int = 0):
+    def __init__(self, stages: list[Stage], slices: int, scratch_url: str, shards, sample=None, seed: int = 0,
+                 packs: RedactionPacks | None = None):
         super().__init__()
         self.stages, self.slices, self.scratch_url = stages, slices, scratch_url
-        self.shards, self.sample, self.seed = shards, sample, seed
+        self.shards, self.sample, self.seed, self.packs = shards, sample, seed, packs
 
     def expand(self, inputs):
         frames, verdicts = inputs
@@ -120,7 +149,7 @@ class ProcessSlices(beam.PTransform):
         results = (
             {"frames": frames, "verdicts": keyed}
             | "Join" >> beam.CoGroupByKey()
-            | "Process" >> beam.ParDo(_ProcessSlice(self.stages, self.scratch_url, self.seed),
+            | "Process" >> beam.ParDo(_ProcessSlice(self.stages, self.scratch_url, self.seed, slices, self.packs),
                                       beam.pvalue.AsSingleton(self.shards), sample)
             .with_outputs(REMOVED, DEAD_LETTER, SAMPLE, main="pieces")
         )

@@ -9,7 +9,6 @@ the size of the corpus.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 
 import apache_beam as beam
@@ -37,8 +36,7 @@ class _SpillFn(beam.DoFn):
 
     def process(self, doc: Document):
         key = order_key(doc.id)
-        # `raw` (the HTML) served extract and license; nothing after the spill reads it.
-        self.buffer.append((range_of(key[0], self.slices), key, dataclasses.replace(doc, raw=None)))
+        self.buffer.append((range_of(key[0], self.slices), key, doc))
         self.chars += len(doc.text)
         if self.chars >= self.spill_chars:
             yield from self._flush()

@@ -10,7 +10,6 @@ import apache_beam as beam
 from opencorpus import storage
 from opencorpus.formats import layout
 from opencorpus.sources import SourceFile
-from opencorpus.stages.pii_identifiers import IdentifierRedactor
 
 
 def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, Any] | None,
@@ -49,25 +48,6 @@ def input_digest(file: SourceFile) -> dict[str, Any] | None:
         return None
     sha256, size = storage.file_digest(file.url)
     return {"source": file.source, "path": file.display, "sha256": sha256, "bytes": size}
-
-
-class DigestInputs(beam.DoFn):
-    """SourceFile -> input_digest, the file's name redacted as record identifiers are when the
-    recipe redacts PII (pii: the stage's options, or None)."""
-
-    def __init__(self, pii: dict[str, Any] | None):
-        self.pii = pii
-
-    def setup(self) -> None:
-        self.identifiers = IdentifierRedactor(self.pii) if self.pii is not None else None
-
-    def process(self, file: SourceFile):
-        digest = input_digest(file)
-        if digest is None:
-            return
-        if self.identifiers is not None:
-            [digest["path"]] = self.identifiers.redact([digest["path"]])
-        yield digest
 
 
 class WriteStats(beam.PTransform):

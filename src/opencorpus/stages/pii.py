@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Span
 
+    from opencorpus.cache.redactions import RedactionMemo
+
 # Presidio's e-mail check uses tldextract, which downloads the public suffix list unless told
 # not to. tldextract reads these variables once, when it is first imported, so they are set
 # here, before anything imports Presidio; setdefault leaves a user's own choice in place.
@@ -185,6 +187,9 @@ class PiiRedactor:
     def __init__(self, options: dict[str, Any]):
         self.settings = settings_from_options(options)
         self.engines: Engines | None = None
+        # Results by text from earlier runs (cache/redactions.py), set by whoever runs the stage:
+        # a text found there is not analysed again, and what is analysed is added to it.
+        self.memo: RedactionMemo | None = None
 
     def setup(self) -> None:
         """Get the process-wide engines for these settings (built on first use)."""
@@ -246,6 +251,19 @@ class PiiRedactor:
         for text, _ in texts:
             if not isinstance(text, str):
                 raise TypeError(f"text must be str, not {type(text).__name__}")
+        memo = self.memo
+        if memo is None:
+            return self._redact_many(texts)
+        keys = [memo.key(text, kind) for text, kind in texts]
+        results = [memo.get(key, text) for key, (text, _) in zip(keys, texts)]
+        missing = [i for i, result in enumerate(results) if result is None]
+        if missing:
+            for i, result in zip(missing, self._redact_many([texts[i] for i in missing])):
+                memo.put(keys[i], texts[i][0], result)
+                results[i] = result
+        return results  # type: ignore[return-value]  # every None was filled
+
+    def _redact_many(self, texts: Sequence[tuple[str, str]]) -> list[tuple[str, dict[str, int]]]:
         self.setup()
         owners, pieces, ner = [], [], []
         for index, (text, kind) in enumerate(texts):
