@@ -410,7 +410,7 @@ def open_atomic(url: str) -> Iterator[IO]:
             yield f
         except BaseException:
             with contextlib.suppress(Exception):
-XX
+                f.discard()  # type: ignore[attr-defined]  # fsspec's close would complete a partial upload
             raise
         f.close()
         return
