@@ -6,6 +6,7 @@ Exit codes (DESIGN.md): 0 success, 1 failure, 2 usage error, 3 not found.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -62,7 +63,56 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="re-hash every file of a snapshot against its manifest")
     verify.add_argument("snapshot", help="a version URL, or a corpus root (resolved through LATEST)")
+    verify.add_argument("--public-key", metavar="PREFIX.pub",
+                        help="also check that manifest.json.sig signs the manifest with this key")
     verify.set_defaults(func=cmd_verify)
+
+    diff = sub.add_parser("diff", help="documents added, removed and changed between two versions",
+                          description="Compare version B with version A: `diff A_URL B_URL` or `diff ROOT A B` "
+                                      "(a corpus root and two version names).")
+    diff.add_argument("versions", nargs="+", metavar="VERSION")
+    diff.add_argument("--json", action="store_true", help="the whole diff as JSON, for tools")
+    diff.add_argument("--fail-on-change", action="store_true", help="exit 1 when anything differs")
+    diff.set_defaults(func=cmd_diff)
+
+    takedown = sub.add_parser("takedown", help="publish a new version without some documents",
+                              description="Remove documents from a snapshot: a new version in which every "
+                                          "artifact agrees; the previous version is left as it is. Prints the "
+                                          "new version's URL last; exit 3 (nothing published) when nothing matches.")
+    takedown.add_argument("--snapshot", required=True, help="a version URL, or a corpus root (resolved through LATEST)")
+    takedown.add_argument("--hash", nargs="+", default=[], metavar="SHA256", help="canonical hashes (original or published text)")
+    takedown.add_argument("--url", nargs="+", default=[], metavar="URL", help="document URLs")
+    takedown.add_argument("--domain", nargs="+", default=[], metavar="HOST", help="every URL on these hosts and below")
+    takedown.add_argument("--source", nargs="+", default=[], metavar="NAME", help="every document of these sources")
+    takedown.add_argument("--from-file", metavar="FILE", help="hashes and URLs, one per line (# comments)")
+    takedown.add_argument("--reason", required=True, help="why (published in removed/ and the manifest: no personal data)")
+    takedown.set_defaults(func=cmd_takedown)
+
+    reproduce = sub.add_parser("reproduce", help="rebuild a snapshot from its manifest and compare every file",
+                               description="Rebuild the version at VERSION_URL from its manifest (the recipe, every input "
+                                           "by sha256, the tokenizer) into a scratch root, as `run --no-cache` would, and "
+                                           "compare every file. Every input is checked first: one missing, changed or not "
+                                           "in the manifest is named and nothing runs (exit 2). Exit 0 identical, "
+                                           "1 different. Beam options go after `--`.")
+    reproduce.add_argument("snapshot", metavar="VERSION_URL", help="a version URL, or a corpus root (resolved through LATEST)")
+    reproduce.add_argument("--inputs", metavar="ROOT",
+                           help="the folder relative source URIs are taken from, in place of the recipe's folder "
+                                "(default: the folder of the recipe the snapshot was run from, as its run.json records "
+                                "it, when that exists here; else the current folder)")
+    reproduce.add_argument("--scratch", metavar="URL",
+                           help="the snapshot root to rebuild into, kept (default: a temporary folder, removed when "
+                                "the rebuild is identical)")
+    reproduce.set_defaults(func=cmd_reproduce)
+
+    keygen = sub.add_parser("keygen", help="make an Ed25519 key pair for signing snapshots",
+                            description="Write PREFIX.key (private, mode 0600) and PREFIX.pub.")
+    keygen.add_argument("prefix", metavar="PREFIX")
+    keygen.set_defaults(func=cmd_keygen)
+
+    sign = sub.add_parser("sign", help="sign a published snapshot's manifest (writes manifest.json.sig)")
+    sign.add_argument("snapshot", help="a version URL, or a corpus root (resolved through LATEST)")
+    sign.add_argument("--key", required=True, metavar="PREFIX.key", help="the private key (opencorpus keygen)")
+    sign.set_defaults(func=cmd_sign)
 
     crawl = sub.add_parser("crawl", help="crawl web pages politely into WARC files",
                            description="Crawl from SEED_URLs within a scope, obeying robots.txt, crawl-delay "
@@ -527,6 +577,14 @@ def cmd_verify(args: argparse.Namespace, beam_args: list[str]) -> int:
         return _error(str(e), EXIT_NOT_FOUND)
     except storage.StoreError as e:
         return _error(str(e), EXIT_USAGE)
+    signer = None
+    if args.public_key is not None:
+        from opencorpus.snapshot.signing import SigningError, check_signature, load_public_key
+
+        try:
+            signer = check_signature(report.version_url, load_public_key(args.public_key))
+        except SigningError as e:
+            report.mismatches.insert(0, f"signature: {e}")
     for line in report.mismatches:
         print(f"MISMATCH {line}")
     for path in report.missing:
@@ -534,8 +592,176 @@ def cmd_verify(args: argparse.Namespace, beam_args: list[str]) -> int:
     for path in report.unlisted:
         print(f"UNLISTED {path}")
     status = "OK" if report.ok else "FAILED"
-    print(f"{status}: {report.checked} files checked in {report.version_url} (digest {report.digest})")
+    signed = f"; signed by key {signer[:16]}…" if signer is not None and report.ok else ""
+    print(f"{status}: {report.checked} files checked in {report.version_url} (digest {report.digest}){signed}")
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+# Rows of each list the table shows; --json has them all.
+DIFF_ROWS = 20
+
+
+def cmd_diff(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.snapshot.diff import diff_versions
+    from opencorpus.snapshot.verify import SnapshotNotFound, resolve_snapshot
+
+    if len(args.versions) not in (2, 3):
+        return _error("diff takes two version URLs, or a corpus root and two version names", EXIT_USAGE)
+    urls = args.versions if len(args.versions) == 2 else [storage.join(args.versions[0], v) for v in args.versions[1:]]
+    try:
+        a_url, b_url = (resolve_snapshot(u) for u in urls)
+        result = diff_versions(a_url, b_url)
+    except SnapshotNotFound as e:
+        return _error(str(e), EXIT_NOT_FOUND)
+    except storage.StoreError as e:
+        return _error(str(e), EXIT_USAGE)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        _print_diff(result)
+    return EXIT_FAILED if args.fail_on_change and result.changes else EXIT_OK
+
+
+def _print_diff(result) -> None:
+    docs = result.documents
+    print(f"A {result.a}\nB {result.b}")
+    print(f"documents: {docs['added']:,} added, {docs['removed']:,} removed, {docs['changed']:,} changed, "
+          f"{docs['unchanged']:,} unchanged")
+    for name, kinds in sorted(result.by_source.items()):
+        print(f"  source {name}: +{kinds['added']:,} -{kinds['removed']:,} ~{kinds['changed']:,}")
+    for name, kinds in sorted(result.by_license.items()):
+        print(f"  license {name}: +{kinds['added']:,} -{kinds['removed']:,} ~{kinds['changed']:,}")
+    for reason, n in result.removed_by_reason.items():
+        print(f"  removed {reason}: {n:,}")
+    if result.tokens:
+        t = result.tokens
+        print(f"tokens: {t['a']:,} -> {t['b']:,} ({t['delta']:+,})")
+        for name, delta in sorted(t.get("by_source", {}).items()):
+            print(f"  source {name}: {delta:+,}")
+    for sign, rows, describe in (("+", result.added, lambda r: f"{r['source']}, {r['license']}"),
+                                 ("-", result.removed, lambda r: r["reason"] or "not in B's input"),
+                                 ("~", result.changed, lambda r: f"{r['sha256_a'][:12]} -> {r['sha256_b'][:12]}")):
+        for row in rows[:DIFF_ROWS]:
+            print(f"{sign} {row['id']}  ({describe(row)})")
+        if len(rows) > DIFF_ROWS:
+            print(f"{sign} … {len(rows) - DIFF_ROWS:,} more (--json lists every one)")
+
+
+def cmd_takedown(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.snapshot import takedown as td
+    from opencorpus.snapshot.claims import VersionBusyError
+    from opencorpus.snapshot.manifest import build_manifest
+    from opencorpus.snapshot.publish import VersionExistsError, next_version, prepare_version, publish
+    from opencorpus.snapshot.verify import SnapshotNotFound, resolve_snapshot
+
+    started, t0 = datetime.now(timezone.utc), time.monotonic()
+    try:
+        lines = td.takedown_file_lines(args.from_file) if args.from_file else []
+        selector = td.selector_from(args.hash, args.url, args.domain, args.source, lines)
+        previous_url = resolve_snapshot(args.snapshot)
+    except td.TakedownInputError as e:
+        return _error(str(e), EXIT_USAGE)
+    except SnapshotNotFound as e:
+        return _error(str(e), EXIT_NOT_FOUND)
+    except OSError as e:  # an unreadable list, an unreachable store
+        return _error(str(e), EXIT_USAGE)
+    taken = td.find_taken(previous_url, selector)
+    count = sum(len(docs) for docs in taken.values())
+    if not count:
+        return _error(f"no document of {previous_url} matches {json.dumps(selector.describe())}; nothing published",
+                      EXIT_NOT_FOUND)
+    previous_manifest = storage.read_bytes(storage.join(previous_url, layout.MANIFEST))
+    request = td.request_id(hashlib.sha256(previous_manifest).hexdigest(), selector, args.reason)
+    corpus_url = previous_url.rstrip("/").rsplit("/", 1)[0]
+    root, corpus = corpus_url.rsplit("/", 1)
+    try:
+        version_url, claim = prepare_version(root, corpus, next_version(root, corpus))
+    except (VersionExistsError, VersionBusyError) as e:
+        return _error(str(e), EXIT_FAILED)
+    try:
+        log.info("[takedown]   %d documents of %s (request %s) -> %s", count, previous_url, request, version_url)
+        stats = td.take_down(previous_url, version_url, taken, args.reason, request)
+        recipe = json.loads(previous_manifest)["recipe"]
+        manifest = build_manifest(version_url, {**recipe, "version": None}, stats)
+        run_info = {"version_url": version_url, "started": started.isoformat(),
+                    "finished": datetime.now(timezone.utc).isoformat(),
+                    "seconds": {"total": round(time.monotonic() - t0, 3)}, "host": socket.gethostname(),
+                    "takedown": {"previous": previous_url, "request": request, "documents": count}}
+        digest = publish(version_url, manifest, run_info)
+    finally:
+        claim.release()
+    for docs in taken.values():
+        for d in docs:
+            print(f"- {d.id} ({d.source})")
+    print(f"{count} documents taken down (request {request}) in {time.monotonic() - t0:.1f} s; digest {digest}")
+    print(version_url)
+    return EXIT_OK
+
+
+def cmd_reproduce(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.snapshot.claims import VersionBusyError
+    from opencorpus.snapshot.publish import VersionExistsError
+    from opencorpus.snapshot.reproduce import InputsDiffer, SnapshotDamaged, reproduce
+    from opencorpus.snapshot.verify import SnapshotNotFound
+
+    def rebuild(recipe: Recipe, scratch: str) -> str:
+        """`opencorpus run --no-cache` of the snapshot's recipe into the scratch root; the version's URL."""
+        _check_stores(recipe, scratch)
+        files = _source_files(recipe)
+        tokenizer_json = _load_tokenizer(recipe)
+        root = _output_root(scratch, recipe, files)
+        version_url, claim = _claim_version(root, recipe)
+        try:
+            return run_recipe(recipe, root, version_url, claim, files, tokenizer_json, beam_args)["version_url"]
+        finally:
+            claim.release()
+
+    try:
+        result = reproduce(args.snapshot, rebuild, inputs=args.inputs, scratch=args.scratch)
+    except SnapshotNotFound as e:
+        return _error(str(e), EXIT_NOT_FOUND)
+    except InputsDiffer as e:
+        print("\n".join(e.problems))
+        return _error(str(e), EXIT_USAGE)
+    except (RecipeError, VersionExistsError, VersionBusyError, storage.StoreError) as e:
+        return _error(str(e), EXIT_USAGE)
+    except SnapshotDamaged as e:
+        return _error(str(e), EXIT_FAILED)
+    print("\n".join(result.report()))
+    return EXIT_OK if result.identical else EXIT_FAILED
+
+
+def cmd_keygen(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.snapshot.signing import keygen
+
+    try:
+        private, public = keygen(args.prefix)
+    except OSError as e:  # FileExistsError: never overwrite a key
+        return _error(str(e), EXIT_USAGE)
+    print(f"private key: {private} (keep it secret; mode 0600)")
+    print(f"public key:  {public} (publish it; `opencorpus verify SNAPSHOT --public-key {public}`)")
+    return EXIT_OK
+
+
+def cmd_sign(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.snapshot.signing import SigningError, load_private_key, sign
+    from opencorpus.snapshot.verify import SnapshotNotFound, resolve_snapshot
+
+    try:
+        key = load_private_key(args.key)
+        version_url = resolve_snapshot(args.snapshot)
+    except SigningError as e:
+        return _error(str(e), EXIT_USAGE)
+    except SnapshotNotFound as e:
+        return _error(str(e), EXIT_NOT_FOUND)
+    except storage.StoreError as e:
+        return _error(str(e), EXIT_USAGE)
+    try:
+        url = sign(version_url, key)
+    except FileExistsError:
+        return _error(f"{version_url} is signed already ({layout.SIGNATURE}); remove it to sign again", EXIT_FAILED)
+    print(url)
+    return EXIT_OK
 
 
 def cmd_crawl(args: argparse.Namespace, beam_args: list[str]) -> int:

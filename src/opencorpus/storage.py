@@ -422,3 +422,16 @@ def open_atomic(url: str) -> Iterator[IO]:
     finally:
         if fs.exists(aside):
             fs.rm(aside)
+
+
+@_store_errors
+def copy(source: str, destination: str) -> None:
+    """Copy one file within a store (server-side on object stores), parent folders created."""
+    fs, src = url_to_fs(source)
+    dst_fs, dst = url_to_fs(destination)
+    if type(fs) is not type(dst_fs):
+        write_bytes(destination, read_bytes(source))
+        return
+    if not is_object_store(destination) and posixpath.dirname(dst):
+        fs.makedirs(posixpath.dirname(dst), exist_ok=True)
+    fs.copy(src, dst)

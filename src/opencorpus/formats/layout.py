@@ -19,8 +19,10 @@ TOKEN_ORDER = "tokens/order.npy"
 SCRATCH = "_scratch"
 # Beside the versions of a corpus: one claim per version a live run is building (snapshot/claims.py).
 RUNNING = "_running"
-# Files the manifest does not list: itself, and run facts that differ between runs.
-UNLISTED = (MANIFEST, RUN)
+# The Ed25519 signature over the manifest (snapshot/signing.py), made after it.
+SIGNATURE = "manifest.json.sig"
+# Files the manifest does not list: itself, run facts that differ between runs, its signature.
+UNLISTED = (MANIFEST, RUN, SIGNATURE)
 
 
 def part_name(part: int) -> str:

@@ -66,7 +66,7 @@ def suffixes(formats: Sequence[str]) -> tuple[str, ...]:
     return ("csv.gz", *(s for f in formats for s in per_format[f]))
 
 
-def _checked_ids(doc_id: str, ids: Sequence[int], dtype: np.dtype) -> np.ndarray:
+def _checked_ids(doc_id: str, ids: Sequence[int] | np.ndarray, dtype: np.dtype) -> np.ndarray:
     """The ids as `dtype`, or TokenShardError naming the document: never a silent wrap-around."""
     arr = np.asarray(ids)
     if arr.size == 0:
@@ -93,7 +93,7 @@ def _csv_writer(raw: IO[bytes], stack: ExitStack):
     return writer
 
 
-def _write_streams(urls: dict[str, str], streams: Sequence[str], docs: Iterable[tuple[str, str, str, Sequence[int]]],
+def _write_streams(urls: dict[str, str], streams: Sequence[str], docs: Iterable[tuple[str, str, str, Sequence[int] | np.ndarray]],
                    dtype: np.dtype) -> array:
     """Stream documents into the token stream files and .csv.gz; returns the per-document token counts."""
     lengths = array("q")
@@ -133,7 +133,7 @@ def index_bytes(lengths: Sequence[int], dtype: np.dtype) -> bytes:
     ))
 
 
-def write_token_shard(version_url: str, part: int, docs: Iterable[tuple[str, str, str, Sequence[int]]],
+def write_token_shard(version_url: str, part: int, docs: Iterable[tuple[str, str, str, Sequence[int] | np.ndarray]],
                       vocab_size: int, formats: Sequence[str] = ("megatron",),
                       tokenizer_name: str = layout.TOKENIZER) -> dict[str, int]:
     """Write one part's token files in one pass; returns document and token counts.

@@ -20,7 +20,9 @@ from opencorpus.formats.index import (
     read_meta,
     url_key,
 )
+from opencorpus.snapshot.publish import published_versions
 
+TAKEDOWN = "takedown"  # the stage of a takedown's removed records (snapshot/takedown.py)
 _URL = re.compile(r"https?://", re.IGNORECASE)
 
 
@@ -70,22 +72,27 @@ class Lookup:
 
     def by_sha256(self, sha256: str) -> dict[str, Any]:
         """Raises ValueError unless `sha256` is 64 lowercase hex digits (checked before any read)."""
-        return self._answer({"sha256": sha256}, find(self.version_url, self.meta, BY_SHA256, sha256))
+        return self._answer({"sha256": sha256})
 
     def by_url(self, url: str) -> dict[str, Any]:
-        normalized = normalize_url(url)
-        return self._answer({"url": normalized}, find(self.version_url, self.meta, BY_URL, url_key(url)))
+        return self._answer({"url": normalize_url(url)})
 
     def query(self, kind: str, value: str) -> dict[str, Any]:
         return self.by_url(value) if kind == "url" else self.by_sha256(value)
 
-    def _answer(self, query: dict[str, str], entries: list[Entry]) -> dict[str, Any]:
+    def _entries(self, query: dict[str, str]) -> list[Entry]:
+        if "url" in query:
+            return find(self.version_url, self.meta, BY_URL, url_key(query["url"]))
+        return find(self.version_url, self.meta, BY_SHA256, query["sha256"])
+
+    def _answer(self, query: dict[str, str], older: bool = True) -> dict[str, Any]:
         """`found` when a published document matches; its fields on top, every match below.
 
         A hash whose document was removed without a survivor is not found, but the answer
-        still says what was removed and why.
+        still says what was removed and why. One taken down (opencorpus takedown) says in which
+        version and why, and which older versions still hold it (`older`: look for them).
         """
-        matches = [_match(e) for e in entries]
+        matches = [_match(e) for e in self._entries(query)]
         published = [m for m in matches if "part" in m]
         answer: dict[str, Any] = {**query, "found": bool(published), "snapshot": self.label, "matches": matches}
         if published:
@@ -93,7 +100,25 @@ class Lookup:
             answer.update({k: first[k] for k in ("id", "source", "license", "evidence")})
             if "duplicate_of" in first:
                 answer["duplicate_of"] = first["duplicate_of"]
+        taken = [m["removed"] for m in matches if m.get("removed", {}).get("stage") == TAKEDOWN]
+        if taken and not published:
+            answer["taken_down"] = {k: taken[0][k] for k in ("version", "reason", "request")}
+            if older:
+                answer["older_versions_with_it"] = self._older_versions_with(query)
         return answer
+
+    def _older_versions_with(self, query: dict[str, str]) -> list[str]:
+        """Labels of the versions before this one (same corpus root) in which the query finds a document."""
+        corpus_url, current = self.version_url.rstrip("/").rsplit("/", 1)
+        label_root = self.label.rstrip("/").rsplit("/", 1)[0]
+        found = []
+        for name in published_versions(corpus_url):
+            if name == current:
+                break
+            older = Lookup(storage.join(corpus_url, name), f"{label_root}/{name}")
+            if older._answer(query, older=False)["found"]:
+                found.append(older.label)
+        return found
 
     def snapshot_info(self) -> dict[str, Any]:
         """What is served: label, corpus, version, manifest digest, documents, index sizes."""

@@ -121,6 +121,8 @@ def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, An
         "tokens": stats.get("tokens"),
         "inputs": stats["inputs"],
     }
+    if stats.get("takedowns"):
+        manifest["takedowns"] = stats["takedowns"]
     found = problems(manifest)
     if found:
         raise ManifestError(f"{version_url}: manifest does not match {SCHEMA_PATH.name}: " + "; ".join(found))

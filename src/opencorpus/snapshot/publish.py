@@ -28,12 +28,18 @@ def version_url(root: str, corpus: str, version: str) -> str:
     return storage.join(root, corpus, version)
 
 
+def published_versions(corpus_url: str) -> list[str]:
+    """The numbered versions published under a corpus root (those with a manifest), oldest first."""
+    names = [name for name in storage.list_dir(corpus_url)
+             if _NUMBERED.match(name) and storage.exists(storage.join(corpus_url, name, layout.MANIFEST))]
+    return sorted(names, key=lambda name: int(name[1:]))
+
+
 def next_version(root: str, corpus: str) -> str:
     """'v<N+1>' for the highest vN under <root>/<corpus> that is published or that a live run is
     building ('v1' when there is none), so two runs started together take two versions."""
     corpus_url = storage.join(root, corpus)
-    published = [name for name in storage.list_dir(corpus_url)
-                 if _NUMBERED.match(name) and storage.exists(storage.join(corpus_url, name, layout.MANIFEST))]
+    published = published_versions(corpus_url)
     numbers = [int(m.group(1)) for name in published + live_claims(corpus_url) if (m := _NUMBERED.match(name))]
     return f"v{max(numbers, default=0) + 1}"
 

@@ -1,0 +1,301 @@
+"""Takedown: a new version without some documents, every artifact rewritten to agree.
+
+Nothing is recomputed from text: the documents that match are found in one pass over the
+previous version's document parts; the parts that hold them lose those lines (documents, token
+files and their sidecars, the part's removed/ file gains one record each, stage `takedown`);
+the other parts are copied byte for byte. The training order is drawn again from the new
+counts, the lookup index is rewritten shard by shard (taken-down documents answer as removed,
+with the version, reason and request; lines after them move up; copies whose survivor went
+are answered without it), stats.json is the previous one minus what went, and the manifest
+records the takedown (with those before it). The previous version is left untouched; the new one
+is claimed first and published last, so an interrupted takedown leaves LATEST where it was.
+
+Selectors: canonical hashes (of the original or the published text), URLs (normalized), domains
+(a URL's host or any host below it) and source names. A takedown list file holds hashes and
+URLs, one per line (`#` comments); a malformed line rejects the whole list, naming every bad
+line, before any work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from opencorpus import storage
+from opencorpus.beam.write import document_facts
+from opencorpus.document import normalize_url
+from opencorpus.formats import layout
+from opencorpus.formats.index import BY_SHA256, BY_URL, INDEXES, is_sha256, read_meta, shard_names, url_key, write_shard
+from opencorpus.formats.jsonl import read_jsonl_zst, write_jsonl_zst
+from opencorpus.formats.order import training_order, write_order
+from opencorpus.formats.tokens import STREAMS, read_token_rows, suffixes, write_token_shard
+
+STAGE = "takedown"
+REASON = "request"  # the category stats count; the requester's words go in each record's details
+
+
+class TakedownInputError(ValueError):
+    """Selectors that cannot be used (malformed hashes or URLs, an empty request)."""
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which documents a takedown removes."""
+
+    hashes: frozenset[str] = frozenset()
+    urls: frozenset[str] = frozenset()  # normalized
+    domains: frozenset[str] = frozenset()  # lowercase, no trailing dot
+    sources: frozenset[str] = frozenset()
+
+    def matches(self, doc: dict[str, Any]) -> bool:
+        meta = doc.get("metadata") or {}
+        if doc["source"] in self.sources or {meta.get("sha256"), meta.get("sha256_published")} & self.hashes:
+            return True
+        url = meta.get("url")
+        if not url or not (self.urls or self.domains):
+            return False
+        try:
+            normalized = normalize_url(url)
+        except ValueError:
+            return False
+        host = (urlsplit(normalized).hostname or "").rstrip(".")
+        return normalized in self.urls or any(host == d or host.endswith("." + d) for d in self.domains)
+
+    def describe(self) -> dict[str, list[str]]:
+        return {name: sorted(values) for name, values in
+                (("hashes", self.hashes), ("urls", self.urls), ("domains", self.domains), ("sources", self.sources))
+                if values}
+
+
+def selector_from(hashes: Iterable[str] = (), urls: Iterable[str] = (), domains: Iterable[str] = (),
+                  sources: Iterable[str] = (), lines: Iterable[tuple[str, str]] = ()) -> Selector:
+    """A Selector from command-line values and (where, line) pairs of a takedown file; every bad
+    value is named in one TakedownInputError."""
+    bad: list[str] = []
+    good_hashes, good_urls = set(), set()
+    for where, value in [("--hash", h) for h in hashes] + [("--url", u) for u in urls] + list(lines):
+        value = value.strip()
+        if is_sha256(value.lower()) and len(value) == 64:
+            good_hashes.add(value.lower())
+            continue
+        if where == "--hash":
+            bad.append(f"--hash {value!r}: not a sha256 (64 hex digits)")
+            continue
+        try:
+            good_urls.add(normalize_url(value))
+        except ValueError as e:
+            bad.append(f"{where}: {value!r}: neither a sha256 nor a URL ({e})")
+    clean_domains = set()
+    for domain in domains:
+        d = domain.strip().lower().rstrip(".")
+        if not d or "/" in d or ":" in d or " " in d:
+            bad.append(f"--domain {domain!r}: not a host name")
+        else:
+            clean_domains.add(d)
+    if bad:
+        raise TakedownInputError("the takedown request is rejected:\n  " + "\n  ".join(bad))
+    selector = Selector(frozenset(good_hashes), frozenset(good_urls), frozenset(clean_domains), frozenset(sources))
+    if not selector.describe():
+        raise TakedownInputError("the takedown request names nothing to take down")
+    return selector
+
+
+def takedown_file_lines(path: str) -> list[tuple[str, str]]:
+    """(where, value) per meaningful line of a takedown list: hashes and URLs, `#` comments."""
+    text = storage.read_bytes(path).decode("utf-8", errors="replace")
+    return [(f"{path}:{n}", line.strip()) for n, line in enumerate(text.splitlines(), 1)
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+@dataclass
+class Taken:
+    """One taken-down document: what the rewrite needs of it (no text)."""
+
+    id: str
+    source: str
+    metadata: dict[str, Any]
+    part: int
+    line: int
+    tokens: int | None = None
+
+
+@dataclass
+class TakedownResult:
+    version_url: str
+    previous_url: str
+    request: str
+    documents: list[Taken] = field(default_factory=list)
+
+
+def find_taken(previous_url: str, selector: Selector) -> dict[int, list[Taken]]:
+    """part -> the documents of that part the selector matches, in line order (one pass over documents/)."""
+    found: dict[int, list[Taken]] = {}
+    for part in range(_part_count(previous_url)):
+        for line, doc in enumerate(read_jsonl_zst(storage.join(previous_url, layout.documents_part(part)))):
+            if selector.matches(doc):
+                found.setdefault(part, []).append(Taken(doc["id"], doc["source"], doc["metadata"], part, line))
+    return found
+
+
+def request_id(previous_digest: str, selector: Selector, reason: str) -> str:
+    """A takedown's id: the same request against the same version gets the same id (and bytes)."""
+    data = json.dumps([previous_digest, selector.describe(), reason], sort_keys=True).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _part_count(version_url: str) -> int:
+    return sum(1 for name in storage.list_dir(storage.join(version_url, "documents")) if name.endswith(".jsonl.zst"))
+
+
+def take_down(previous_url: str, new_url: str, taken: dict[int, list[Taken]], reason: str,
+              request: str) -> dict[str, Any]:
+    """Write the new version's files (not its manifest); returns its stats."""
+    manifest = json.loads(storage.read_bytes(storage.join(previous_url, layout.MANIFEST)))
+    stats = json.loads(storage.read_bytes(storage.join(previous_url, layout.STATS)))
+    tokenizer = manifest.get("tokenizer")
+    version = posixpath.basename(new_url.rstrip("/"))
+    rewritten = {layout.STATS, layout.TOKEN_ORDER, *(f["path"] for f in manifest["files"] if f["path"].startswith("index/"))}
+    for part in taken:
+        rewritten |= {layout.documents_part(part), layout.removed_part(part)}
+        if tokenizer is not None:
+            rewritten |= {layout.tokens_part(part, s) for s in suffixes(tokenizer["formats"])}
+    for entry in manifest["files"]:
+        if entry["path"] not in rewritten:
+            storage.copy(storage.join(previous_url, entry["path"]), storage.join(new_url, entry["path"]))
+    for part, docs in sorted(taken.items()):
+        _rewrite_part(previous_url, new_url, part, docs, tokenizer, reason, request)
+    _update_stats(stats, [d for docs in taken.values() for d in docs], tokenizer)
+    if tokenizer is not None:
+        _write_order(new_url, stats, tokenizer, manifest["recipe"].get("seed", 0), _part_count(previous_url))
+    _rewrite_index(previous_url, new_url, taken, reason, request, version)
+    stats.setdefault("takedowns", []).append({
+        "version": version, "previous": posixpath.basename(previous_url.rstrip("/")),
+        "previous_digest": hashlib.sha256(storage.read_bytes(storage.join(previous_url, layout.MANIFEST))).hexdigest(),
+        "request": request, "reason": reason, "documents": sum(len(d) for d in taken.values()),
+    })
+    storage.write_bytes(storage.join(new_url, layout.STATS),
+                        (json.dumps(stats, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return stats
+
+
+def _rewrite_part(previous_url: str, new_url: str, part: int, docs: list[Taken], tokenizer: dict[str, Any] | None,
+                  reason: str, request: str) -> None:
+    gone = {d.line for d in docs}
+    documents = layout.documents_part(part)
+    write_jsonl_zst(storage.join(new_url, documents),
+                    (doc for line, doc in enumerate(read_jsonl_zst(storage.join(previous_url, documents)))
+                     if line not in gone))
+    if tokenizer is not None:
+        rows = read_token_rows(storage.join(previous_url, layout.tokens_part(part, "csv.gz")))
+        for taken in docs:
+            start, end = rows[taken.line][:2]
+            taken.tokens = end - start
+        stream = STREAMS[tokenizer["formats"][0]]
+        data = storage.read_bytes(storage.join(previous_url, layout.tokens_part(part, stream)))
+        tokens = np.frombuffer(data, dtype=np.dtype(tokenizer["dtype"]).newbyteorder("<"))
+        kept = ((doc_id, source, sha, tokens[start:end]) for line, (start, end, doc_id, source, sha) in enumerate(rows)
+                if line not in gone)
+        write_token_shard(new_url, part, kept, tokenizer["vocab_size"], tokenizer["formats"], tokenizer["file"])
+    removed_url = layout.removed_part(part)
+    records = list(read_jsonl_zst(storage.join(previous_url, removed_url)))
+    records += [{"id": d.id, "source": d.source, "sha256": d.metadata["sha256"], "stage": STAGE, "reason": REASON,
+                 "details": {"request": request, "reason": reason, "sha256_published": d.metadata["sha256_published"]}}
+                for d in docs]
+    write_jsonl_zst(storage.join(new_url, removed_url), sorted(records, key=lambda r: r["id"]))
+
+
+def _add(node: dict[str, Any], path: tuple[str, ...], n: int) -> None:
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = node.get(path[-1], 0) + n
+
+
+def _update_stats(stats: dict[str, Any], docs: list[Taken], tokenizer: dict[str, Any] | None) -> None:
+    """stats.json minus what the taken-down documents contributed, plus their removed records."""
+    for d in docs:
+        for path, n in document_facts(d.source, d.metadata, d.tokens):
+            _add(stats, path, -n)
+        _add(stats, ("counts", "removed", STAGE, REASON), 1)
+        _add(stats, ("files", layout.documents_part(d.part), "documents"), -1)
+        _add(stats, ("files", layout.removed_part(d.part), "documents"), 1)
+        if tokenizer is not None:
+            for fmt in tokenizer["formats"]:
+                _add(stats, ("files", layout.tokens_part(d.part, STREAMS[fmt]), "documents"), -1)
+                _add(stats, ("files", layout.tokens_part(d.part, STREAMS[fmt]), "tokens"), -(d.tokens or 0))
+            _add(stats, ("files", layout.TOKEN_ORDER, "documents"), -1)
+            _add(stats, ("files", layout.TOKEN_ORDER, "tokens"), -(d.tokens or 0))
+    # A name whose every document went is gone, as a run without those documents would have it.
+    for mapping in (stats.get("licenses", {}), stats.get("pii", {}), *(stats.get("tokens", {}).get(k, {})
+                    for k in ("by_source", "by_license", "by_license_category"))):
+        for name in [name for name, n in mapping.items() if n == 0]:
+            del mapping[name]
+
+
+def _write_order(new_url: str, stats: dict[str, Any], tokenizer: dict[str, Any], seed: int, parts: int) -> None:
+    stream = STREAMS[tokenizer["formats"][0]]
+    counts = [(p, stats["files"][layout.tokens_part(p, stream)]["documents"],
+               stats["files"][layout.tokens_part(p, stream)]["tokens"]) for p in range(parts)]
+    order = tokenizer["config"]["order"]
+    write_order(storage.join(new_url, layout.TOKEN_ORDER),
+                training_order(counts, order["unit"], order["window_tokens"], seed))
+
+
+def _rewrite_index(previous_url: str, new_url: str, taken: dict[int, list[Taken]], reason: str, request: str,
+                   version: str) -> None:
+    """Every index shard again: the same entry count (a taken-down document's keys answer as removed),
+    so shard prefixes stay and each shard is rewritten on its own."""
+    meta = read_meta(previous_url)
+    gone = {(d.part, d.line) for docs in taken.values() for d in docs}
+    shift = {part: sorted(d.line for d in docs) for part, docs in taken.items()}
+    added: dict[str, list[dict[str, Any]]] = {name: [] for name in INDEXES}
+    for docs in taken.values():
+        for d in docs:
+            for name, entry in _takedown_entries(d, reason, request, version):
+                added[name].append(entry)
+    for name in INDEXES:
+        prefix = meta["indexes"][name]["prefix_hex"]
+        for shard in shard_names(prefix):
+            path = layout.index_shard(name, shard)
+            entries = [e for e in (_moved(e, gone, shift) for e in read_jsonl_zst(storage.join(previous_url, path)))
+                       if e is not None]
+            entries += [e for e in added[name] if e["key"][:prefix] == shard]
+            write_shard(new_url, name, shard, entries)
+    storage.write_bytes(storage.join(new_url, layout.INDEX_META), storage.read_bytes(storage.join(previous_url, layout.INDEX_META)))
+
+
+def _moved(entry: dict[str, Any], gone: set[tuple[int, int]], shift: dict[int, list[int]]) -> dict[str, Any] | None:
+    """An index entry as the new version has it: None for a taken-down document's own entry; a
+    copy whose survivor was taken down, without the survivor; a line after taken-down ones, moved up."""
+    if "part" not in entry:
+        return entry
+    place = (entry["part"], entry["line"])
+    if place in gone:
+        if "duplicate_of" not in entry:
+            return None
+        copy = entry["removed"]
+        return {"key": entry["key"], "id": copy["id"], "source": copy["source"], "matched": ["original"],
+                "removed": {k: copy[k] for k in ("id", "source", "stage", "reason")}}
+    lines = shift.get(entry["part"])
+    if lines:
+        entry = {**entry, "line": entry["line"] - sum(1 for line in lines if line < entry["line"])}
+    return entry
+
+
+def _takedown_entries(d: Taken, reason: str, request: str, version: str) -> list[tuple[str, dict[str, Any]]]:
+    removed = {"id": d.id, "source": d.source, "stage": STAGE, "reason": reason, "request": request, "version": version}
+    matched: dict[str, list[str]] = {}
+    for which, key in (("original", "sha256"), ("published", "sha256_published")):
+        matched.setdefault(d.metadata[key], []).append(which)
+    out = [(BY_SHA256, {"key": key, "id": d.id, "source": d.source, "matched": names, "removed": removed})
+           for key, names in matched.items()]
+    if d.metadata.get("url"):
+        out.append((BY_URL, {"key": url_key(d.metadata["url"]), "id": d.id, "source": d.source, "matched": ["url"],
+                             "removed": removed}))
+    return out
+
