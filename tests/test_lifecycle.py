@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from opencorpus.cli import main
 from opencorpus.formats import layout
@@ -16,6 +17,7 @@ from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.formats.order import read_order
 from opencorpus.formats.tokens import read_token_shard
 from opencorpus.lookup.reader import Lookup
+from opencorpus.lookup.server import create_app
 from opencorpus.snapshot import takedown
 from opencorpus.stages.tokenize import TokenEncoder
 
@@ -103,6 +105,10 @@ def test_a_takedown_rewrites_every_artifact_to_agree(root, capsys):
     assert not answer["found"]
     assert answer["taken_down"] == {"version": "v2", "reason": "asked by the author", "request": record["request"]}
     assert answer["older_versions_with_it"] == [str(v1)]
+    served = TestClient(create_app(str(v2), public_url="https://corpora.example/life/v2")).get(f"/v1/documents/{hashes[0]}")
+    assert served.status_code == 404
+    assert served.json()["taken_down"]["version"] == "v2"
+    assert served.json()["older_versions_with_it"] == ["https://corpora.example/life/v1"]
     for part, docs in enumerate(after):  # every kept document is found where it now is
         for line, doc in enumerate(docs):
             found = lookup.by_sha256(doc["metadata"]["sha256_published"])

@@ -130,3 +130,15 @@ def test_page_rejects_invalid_utf8_like_the_cli(browser, base_url, tmp_path, cap
     assert (state, shown) == ("error", "—")
     assert "not valid UTF-8" in status
     assert main(["hash", str(path)]) == 1
+
+
+def test_page_says_where_a_taken_down_document_went(browser, tmp_path_factory, tmp_path):
+    corpus = build_snapshot(tmp_path_factory.mktemp("page-takedown"))
+    assert main(["takedown", "--snapshot", str(corpus), "--hash", hash_of("c"), "--reason", "asked by the author"]) == 0
+    path = tmp_path / "c.txt"
+    path.write_bytes(DOCS[2]["text"].encode("utf-8"))
+    with serve(str(corpus / "v2")) as url:
+        state, shown, status = upload(browser, url, path)
+    assert (state, shown) == ("done", hash_of("c"))
+    assert status.startswith("Not in the corpus: taken down in v2 (asked by the author; request ")
+    assert status.endswith("Older versions that still hold it: lookup/v1.")  # labels as the server names its snapshot

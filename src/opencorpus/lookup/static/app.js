@@ -81,8 +81,12 @@ async function lookUp(getText) {
   const answer = await response.json();
   if (response.status === 404) {
     const removed = (answer.matches || []).find((m) => m.removed);
-    setState("done", removed ? `Not in the corpus: removed (${removed.removed.stage}: ${removed.removed.reason}).`
-                             : "Not in the corpus: no document of this snapshot has this hash.");
+    const taken = answer.taken_down;
+    const older = answer.older_versions_with_it || [];
+    setState("done", taken ? `Not in the corpus: taken down in ${taken.version} (${taken.reason}; request ${taken.request}).`
+                             + (older.length ? ` Older versions that still hold it: ${older.join(", ")}.` : "")
+                     : removed ? `Not in the corpus: removed (${removed.removed.stage}: ${removed.removed.reason}).`
+                     : "Not in the corpus: no document of this snapshot has this hash.");
     if (removed) matches.append(showMatch(removed));
     return;
   }
