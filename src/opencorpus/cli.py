@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                                            "by sha256, the tokenizer) into a scratch root, as `run --no-cache` would, and "
                                            "compare every file. Every input is checked first: one missing, changed or not "
                                            "in the manifest is named and nothing runs (exit 2). Exit 0 identical, "
-                                           "1 different. Beam options go after `--`.")
+                                           "1 different, 3 no snapshot there. Beam options go after `--`.")
     reproduce.add_argument("snapshot", metavar="VERSION_URL", help="a version URL, or a corpus root (resolved through LATEST)")
     reproduce.add_argument("--inputs", metavar="ROOT",
                            help="the folder relative source URIs are taken from, in place of the recipe's folder "
@@ -184,13 +184,14 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         tokenizer_json = _load_tokenizer(recipe)
         root = _output_root(args.output or recipe.output["uri"], recipe, files)
         cache_url = _cache_url(args, root, files)
+        previous = _previous(recipe)
         version_url, claim = _claim_version(root, recipe)
     except RecipeError as e:
         return _error(str(e), EXIT_USAGE)
     except (VersionExistsError, VersionBusyError) as e:
         return _error(str(e), EXIT_FAILED)
     try:
-        result = run_recipe(recipe, root, version_url, claim, files, tokenizer_json, beam_args, cache_url)
+        result = run_recipe(recipe, root, version_url, claim, files, tokenizer_json, beam_args, cache_url, previous)
     finally:
         claim.release()
     print_summary(result)
@@ -238,6 +239,9 @@ def _dry_run(args: argparse.Namespace, recipe: Recipe, options) -> int:
     from opencorpus.beam.slices import slices_for_bytes
     from opencorpus.snapshot.publish import version_url as version_url_of
 
+    if recipe.previous is not None:
+        raise RecipeError(f"{recipe.path}: previous: a dry run reads no bucket, and an incremental run must read "
+                          "the previous version; dry-run the recipe without `previous`")
     files = _source_files(recipe, offline=True)
     unlisted = [f.url for f in files if storage.is_object_store(f.url)]
     tokenizer_json, tokenizer_unread = _dry_run_tokenizer(recipe)
@@ -370,6 +374,29 @@ def _cache_url(args: argparse.Namespace, root: str, files: list[SourceFile]) -> 
     return url
 
 
+def _previous(recipe: Recipe):
+    """The version an incremental recipe builds on (beam/pipeline.Previous), or None; found and
+    read before any work: its manifest digest, document parts and what takedowns removed."""
+    from opencorpus.beam.pipeline import Previous
+    from opencorpus.snapshot.takedown import earlier_takedowns
+    from opencorpus.snapshot.verify import SnapshotNotFound, resolve_snapshot
+
+    url = recipe.previous_url()
+    if url is None:
+        return None
+    try:
+        version_url = resolve_snapshot(url)
+        manifest = storage.read_bytes(storage.join(version_url, layout.MANIFEST))
+        folder = storage.join(version_url, "documents")
+        parts = [storage.join(folder, n) for n in storage.list_dir(folder) if n.endswith(".jsonl.zst")]
+        taken = earlier_takedowns(version_url)
+    except (SnapshotNotFound, OSError) as e:
+        raise RecipeError(f"{recipe.path}: previous: {e}") from None
+    name = version_url.rstrip("/").rsplit("/", 1)[1]
+    log.info("[previous]   %s: %d document parts; %d taken-down hashes stay out", version_url, len(parts), len(taken))
+    return Previous(name, hashlib.sha256(manifest).hexdigest(), parts, taken)
+
+
 def _tree_root(uri: str) -> str | None:
     """The folder a source reads below at any depth: a folder source's own, a `**` glob's base."""
     if "**" in uri:
@@ -414,17 +441,19 @@ def _load_tokenizer(recipe: Recipe) -> str | None:
 
 
 def run_recipe(recipe: Recipe, root: str, version_url: str, claim: Claim, files: list[SourceFile],
-               tokenizer_json: str | None, beam_args: list[str], cache_url: str | None = None) -> dict[str, Any]:
+               tokenizer_json: str | None, beam_args: list[str], cache_url: str | None = None,
+               previous=None) -> dict[str, Any]:
     """Run the pipeline into the claimed version folder, then build the manifest and publish."""
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()
     with _Heartbeat(t0, claim):
-        return _build_and_publish(recipe, root, version_url, files, tokenizer_json, beam_args, started, t0, cache_url)
+        return _build_and_publish(recipe, root, version_url, files, tokenizer_json, beam_args, started, t0,
+                                  cache_url, previous)
 
 
 def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[SourceFile],
                        tokenizer_json: str | None, beam_args: list[str], started: datetime,
-                       t0: float, cache_url: str | None) -> dict[str, Any]:
+                       t0: float, cache_url: str | None, previous) -> dict[str, Any]:
     from opencorpus.beam.cputime import stage_table
     from opencorpus.beam.pipeline import Plan
     from opencorpus.beam.runner import run_plan
@@ -439,7 +468,8 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
     try:
         if cache_url is not None:
             log.info("[cache]      %s", cache_url)
-        plan = Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices, cache_url=cache_url)
+        plan = Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices, cache_url=cache_url,
+                    previous=previous)
         runner, cpu, cache = run_plan(plan, beam_args)
     finally:
         storage.remove_tree(scratch_url)

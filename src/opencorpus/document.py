@@ -143,8 +143,9 @@ def _path(path: str) -> str:
 class Document:
     """One document on its way through the stages.
 
-    `location` (file:line or file) and `raw` (e.g. HTML for the license stage) are
-    working fields: they are never published.
+    `location` (file:line or file), `raw` (e.g. HTML for the license stage) and `carried`
+    (a document of the previous version an incremental run builds on: it went through every
+    stage there, and survives dedup here) are working fields: they are never published.
     """
 
     id: str
@@ -156,6 +157,7 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     location: str = ""
     raw: str | None = None
+    carried: bool = False
 
     def to_dolma(self) -> dict[str, Any]:
         """The published record (Dolma field names)."""

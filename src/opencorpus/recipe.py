@@ -104,6 +104,7 @@ class Recipe:
     output: dict[str, Any]
     version: str | None = None
     seed: int = 0
+    previous: str | None = None  # the version an incremental run builds on, as written (see beam/previous.py)
     base_dir: str = "."
     text: str = ""
     path: str = ""
@@ -116,13 +117,19 @@ class Recipe:
         """The source's URI, relative ones taken from the recipe's folder."""
         return source.uri if storage.is_absolute(source.uri) else storage.join(self.base_dir, source.uri)
 
+    def previous_url(self) -> str | None:
+        """The previous version's URL, a relative one taken from the recipe's folder."""
+        if self.previous is None or storage.is_absolute(self.previous):
+            return self.previous
+        return storage.join(self.base_dir, self.previous)
+
     def resolved(self) -> dict[str, Any]:
         """The recipe as run, with nothing that depends on where it runs or writes.
 
         The output URI is left out (it goes to run.json) so that two runs of one recipe
         into two folders record the same manifest.
         """
-        return {
+        resolved = {
             "name": self.name,
             "version": self.version,
             "date": self.date,
@@ -132,6 +139,9 @@ class Recipe:
             "tokenizer": copy.deepcopy(self.tokenizer) if self.tokenizer is not None else False,
             "output": {k: v for k, v in self.output.items() if k != "uri"},
         }
+        if self.previous is not None:
+            resolved["previous"] = self.previous
+        return resolved
 
 
 def parse_size(value: Any, where: str) -> int:
@@ -521,7 +531,7 @@ def _output(raw: Any, where: str) -> dict[str, Any]:
 def parse_recipe(text: str, path: str = "<recipe>", base_dir: str = ".") -> Recipe:
     """Validate a recipe's YAML text completely; raise RecipeError naming the first problem."""
     raw = load_yaml(text, path)
-    top = ("name", "version", "date", "seed", "sources", "stages", "tokenizer", "output")
+    top = ("name", "version", "date", "seed", "previous", "sources", "stages", "tokenizer", "output")
     raw = _check_keys(raw, top, path, required=("name", "date", "sources"))
     name = _expect(raw["name"], str, f"{path}: name", "a corpus name")
     if not _NAME.match(name):
@@ -541,6 +551,9 @@ def parse_recipe(text: str, path: str = "<recipe>", base_dir: str = ".") -> Reci
         raise RecipeError(f"{path}: date: expected YYYY-MM-DD, got {date!r}")
     seed = raw.get("seed", 0)
     _expect(seed, int, f"{path}: seed", "an integer")
+    previous = raw.get("previous")
+    if previous is not None:
+        _expect(previous, str, f"{path}: previous", "the URL of a published version")
     sources_raw = _expect(raw["sources"], list, f"{path}: sources", "a list of sources")
     if not sources_raw:
         raise RecipeError(f"{path}: sources: expected at least one source")
@@ -554,6 +567,7 @@ def parse_recipe(text: str, path: str = "<recipe>", base_dir: str = ".") -> Reci
         version=version,
         date=date.isoformat(),
         seed=seed,
+        previous=previous,
         sources=sources,
         stages=_license_trees(_stages(raw.get("stages"), base_dir, f"{path}: stages"), sources, base_dir, path),
         tokenizer=_tokenizer(raw.get("tokenizer", {"train": {}}), f"{path}: tokenizer"),

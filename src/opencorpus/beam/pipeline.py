@@ -22,6 +22,7 @@ from opencorpus.beam.dedup import ExactDedup
 from opencorpus.beam.index import WriteIndex
 from opencorpus.beam.near_dedup import NearDedup
 from opencorpus.beam.order import TrainingOrder
+from opencorpus.beam.previous import CarryPrevious, DropTakenDown, TakenDown
 from opencorpus.beam.read import ReadSources, SourceWork
 from opencorpus.beam.slices import ProcessSlices
 from opencorpus.beam.spill import SPILL_CHARS, SpillDocuments
@@ -33,7 +34,7 @@ from opencorpus.beam.write import LOCATED, TOKEN_PARTS, ShardCount, WriteDeadLet
 from opencorpus.recipe import Recipe
 from opencorpus.sources import SourceFile
 from opencorpus.stages import Stage
-from opencorpus.stages.dedup import Member
+from opencorpus.stages.dedup import Member, Node
 from opencorpus.stages.extract import HtmlExtractor
 from opencorpus.stages.language import LanguageIdentifier
 from opencorpus.stages.license import LicenseTagger
@@ -43,6 +44,16 @@ from opencorpus.stages.quality import QualityFilter
 
 # Sources whose documents arrive as HTML in `raw`, for the extract stage to fill.
 WEB_FORMATS = ("warc", "html")
+
+
+@dataclass
+class Previous:
+    """The published version an incremental run builds on (beam/previous.py), as the driver found it."""
+
+    version: str
+    digest: str  # sha256 of its manifest: recorded in the new one
+    part_urls: list[str]  # its documents parts
+    taken_down: TakenDown  # what it and later takedowns removed
 
 
 @dataclass
@@ -57,9 +68,10 @@ class Plan:
     slices: int  # how many ranges of the shard-key space are processed apart (see beam/slices.py)
     spill_chars: int = SPILL_CHARS  # text a worker gathers before it writes a run file
     cache_url: str | None = None  # the run cache (opencorpus/cache/), or None for none
+    previous: Previous | None = None  # the version an incremental run builds on
 
 
-def _member(doc) -> tuple[str, Member]:
+def _member(doc) -> tuple[Node, Member]:
     member = Member.of(doc)
     return member.node, member
 
@@ -82,8 +94,15 @@ class CurateCorpus(beam.PTransform):
         inputs, docs, removed_early, dead = pbegin | "Ingest" >> ReadSources(
             source_work(recipe), plan.files, recipe.date, recipe.stage("pii"), plan.cache_url)
         removed, dead_letters = [removed_early], [dead]
+        if plan.previous is not None:
+            kinds = {s.name: s.kind for s in recipe.sources}
+            carried = pbegin | "Previous" >> CarryPrevious(plan.previous.version, plan.previous.part_urls, kinds)
+            docs = (docs, carried) | "WithPrevious" >> beam.Flatten()
         # Each input record ends as exactly one of these: the count the manifest checks.
         facts = [(docs, removed_early, dead) | "Outcomes" >> beam.Flatten() | "CountInput" >> beam.FlatMap(_input_facts)]
+        if plan.previous is not None and plan.previous.taken_down:
+            docs, r = docs | "TakenDown" >> DropTakenDown(plan.previous.taken_down)
+            removed.append(r)
 
         shards = docs | "ShardCount" >> ShardCount(recipe.output)
         frames = docs | "Spill" >> SpillDocuments(plan.scratch_url, plan.slices, plan.spill_chars)
@@ -126,7 +145,8 @@ class CurateCorpus(beam.PTransform):
         facts.append(removed | "WriteRemoved" >> WriteRemovedParts(version_url, shards))
         (written[LOCATED], removed) | "Index" >> WriteIndex(version_url)
         facts.append(_flatten(dead_letters, "DeadLetters", pbegin) | "WriteDeadLetters" >> WriteDeadLetters(version_url))
-        facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer, inputs)
+        previous = None if plan.previous is None else {"version": plan.previous.version, "digest": plan.previous.digest}
+        facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer, inputs, previous)
 
 
 def source_work(recipe: Recipe) -> dict[str, SourceWork]:

@@ -52,27 +52,19 @@ def run_stage(stage: Stage, docs: list[Document]) -> list[Outcome]:
 
 
 def staged(stages: list[Stage], outcomes: Iterable[Outcome], batch: int = BATCH) -> Iterator[Outcome]:
-    """Outcomes through the stages in turn, `batch` at a time and in order: documents go through
-    every stage (a stage with `process_batch` sees the batch at once); what a stage removes or
-    dead-letters, and what was not a document to begin with, comes out as it is met."""
+    """Outcomes through the stages in turn, `batch` at a time, in order: documents go through
+    every stage (a stage with `process_batch` sees the batch at once), each stage giving one
+    outcome per document; a carried document (the previous version's, see Document) went through
+    them there and keeps its place. Removed records and dead letters pass as they are."""
     outcomes = iter(outcomes)
-    while chunk := list(itertools.islice(outcomes, batch)):
-        docs = []
-        for outcome in chunk:
-            if isinstance(outcome, Document):
-                docs.append(outcome)
-            else:
-                yield outcome
+    while slots := list(itertools.islice(outcomes, batch)):
         for stage in stages:
-            if not docs:
+            todo = [i for i, o in enumerate(slots) if isinstance(o, Document) and not o.carried]
+            if not todo:
                 break
-            results, docs = run_stage(stage, docs), []
-            for result in results:
-                if isinstance(result, Document):
-                    docs.append(result)
-                else:
-                    yield result
-        yield from docs
+            for i, result in zip(todo, run_stage(stage, [slots[i] for i in todo])):
+                slots[i] = result
+        yield from slots
 
 
 def _outcomes(stage: Stage, doc: Document) -> list[Outcome]:

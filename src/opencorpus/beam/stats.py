@@ -13,8 +13,9 @@ from opencorpus.sources import SourceFile
 
 
 def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, Any] | None,
-             inputs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Nest summed facts into the stats.json shape (see snapshot/manifest.py)."""
+             inputs: list[dict[str, Any]], previous: dict[str, str] | None = None) -> dict[str, Any]:
+    """Nest summed facts into the stats.json shape (see snapshot/manifest.py); `previous`: the
+    version an incremental run built on (its name and manifest digest)."""
     stats: dict[str, Any] = {
         # sha256 too: two names may read the same once redacted (two addresses -> <EMAIL_ADDRESS>).
         "inputs": sorted(inputs, key=lambda i: (i["source"], i["path"], i["sha256"], i["bytes"])),
@@ -33,6 +34,8 @@ def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, 
         stats["tokenizer"] = {k: v for k, v in tokenizer.items() if k != "json"}
     else:
         del stats["tokens"]
+    if previous is not None:
+        stats["previous"] = previous
     return stats
 
 
@@ -53,11 +56,12 @@ def input_digest(file: SourceFile) -> dict[str, Any] | None:
 class WriteStats(beam.PTransform):
     """facts -> stats.json, with the tokenizer's facts and the digests of every input file."""
 
-    def __init__(self, version_url: str, tokenizer, inputs):
+    def __init__(self, version_url: str, tokenizer, inputs, previous: dict[str, str] | None = None):
         super().__init__()
         self.version_url = version_url
         self.tokenizer = tokenizer
         self.inputs = inputs
+        self.previous = previous
 
     def expand(self, facts):
         summed = facts | "Sum" >> beam.CombinePerKey(sum) | "All" >> beam.combiners.ToList()
@@ -65,5 +69,5 @@ class WriteStats(beam.PTransform):
         return summed | "Write" >> beam.Map(self._write, tokenizer, beam.pvalue.AsList(self.inputs))
 
     def _write(self, facts, tokenizer, inputs) -> None:
-        stats = assemble(facts, tokenizer, inputs)
+        stats = assemble(facts, tokenizer, inputs, self.previous)
         storage.write_bytes(storage.join(self.version_url, layout.STATS), stats_bytes(stats))

@@ -40,6 +40,7 @@ BY_SHA256 = "by-sha256"
 BY_URL = "by-url"
 INDEXES = (BY_SHA256, BY_URL)
 TARGET_ENTRIES = 1024
+TAKEDOWN = "takedown"  # the stage of the records a takedown writes (snapshot/takedown.py)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 Entry = dict[str, Any]
@@ -93,6 +94,9 @@ def removed_entry(removed: dict[str, Any], survivor: dict[str, Any] | None) -> t
     `survivor` is the located document its `details.duplicate_of` names, when published.
     """
     copy = {"id": removed["id"], "source": removed["source"], "stage": removed["stage"], "reason": removed["reason"]}
+    if removed["stage"] == TAKEDOWN:  # the request as the takedown recorded it (snapshot/takedown.py)
+        details = removed.get("details", {})
+        copy.update({k: details.get(k) for k in ("reason", "request", "version")})
     if survivor is None:
         return BY_SHA256, {"key": removed["sha256"], "id": removed["id"], "source": removed["source"],
                            "matched": ["original"], "removed": copy}

@@ -13,6 +13,7 @@ from opencorpus.formats import layout
 from opencorpus.formats.index import (
     BY_SHA256,
     BY_URL,
+    TAKEDOWN,
     Entry,
     find,
     is_sha256,
@@ -22,7 +23,6 @@ from opencorpus.formats.index import (
 )
 from opencorpus.snapshot.publish import published_versions
 
-TAKEDOWN = "takedown"  # the stage of a takedown's removed records (snapshot/takedown.py)
 _URL = re.compile(r"https?://", re.IGNORECASE)
 
 

@@ -121,8 +121,9 @@ def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, An
         "tokens": stats.get("tokens"),
         "inputs": stats["inputs"],
     }
-    if stats.get("takedowns"):
-        manifest["takedowns"] = stats["takedowns"]
+    for optional in ("takedowns", "previous"):
+        if stats.get(optional):
+            manifest[optional] = stats[optional]
     found = problems(manifest)
     if found:
         raise ManifestError(f"{version_url}: manifest does not match {SCHEMA_PATH.name}: " + "; ".join(found))

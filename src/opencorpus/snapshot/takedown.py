@@ -31,12 +31,13 @@ from opencorpus import storage
 from opencorpus.beam.write import document_facts
 from opencorpus.document import normalize_url
 from opencorpus.formats import layout
-from opencorpus.formats.index import BY_SHA256, BY_URL, INDEXES, is_sha256, read_meta, shard_names, url_key, write_shard
+from opencorpus.formats.index import BY_SHA256, BY_URL, INDEXES, TAKEDOWN, is_sha256, read_meta, shard_names, url_key, write_shard
 from opencorpus.formats.jsonl import read_jsonl_zst, write_jsonl_zst
 from opencorpus.formats.order import training_order, write_order
 from opencorpus.formats.tokens import STREAMS, read_token_rows, suffixes, write_token_shard
+from opencorpus.snapshot.publish import published_versions
 
-STAGE = "takedown"
+STAGE = TAKEDOWN
 REASON = "request"  # the category stats count; the requester's words go in each record's details
 
 
@@ -149,6 +150,27 @@ def request_id(previous_digest: str, selector: Selector, reason: str) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def earlier_takedowns(previous_url: str) -> dict[str, dict[str, Any]]:
+    """Hash (original or published text) -> {request, reason, version} of every document taken
+    down from `previous_url`'s corpus: in its own removed/ and in any version made by a takedown.
+    An incremental run on `previous_url` keeps them all out (beam/previous.py)."""
+    corpus_url, name = previous_url.rstrip("/").rsplit("/", 1)
+    versions = [previous_url] + [storage.join(corpus_url, v) for v in published_versions(corpus_url) if v != name
+                                 and "takedowns" in json.loads(storage.read_bytes(storage.join(corpus_url, v, layout.MANIFEST)))]
+    taken: dict[str, dict[str, Any]] = {}
+    for url in versions:
+        folder = storage.join(url, "removed")
+        for part in storage.list_dir(folder):
+            for record in read_jsonl_zst(storage.join(folder, part)):
+                if record["stage"] == STAGE:
+                    details = record.get("details", {})
+                    hit = {k: details.get(k) for k in ("request", "reason", "version")}
+                    for key in (record["sha256"], details.get("sha256_published")):
+                        if key:
+                            taken.setdefault(key, hit)
+    return taken
+
+
 def _part_count(version_url: str) -> int:
     return sum(1 for name in storage.list_dir(storage.join(version_url, "documents")) if name.endswith(".jsonl.zst"))
 
@@ -169,7 +191,7 @@ def take_down(previous_url: str, new_url: str, taken: dict[int, list[Taken]], re
         if entry["path"] not in rewritten:
             storage.copy(storage.join(previous_url, entry["path"]), storage.join(new_url, entry["path"]))
     for part, docs in sorted(taken.items()):
-        _rewrite_part(previous_url, new_url, part, docs, tokenizer, reason, request)
+        _rewrite_part(previous_url, new_url, part, docs, tokenizer, {"request": request, "reason": reason, "version": version})
     _update_stats(stats, [d for docs in taken.values() for d in docs], tokenizer)
     if tokenizer is not None:
         _write_order(new_url, stats, tokenizer, manifest["recipe"].get("seed", 0), _part_count(previous_url))
@@ -185,7 +207,7 @@ def take_down(previous_url: str, new_url: str, taken: dict[int, list[Taken]], re
 
 
 def _rewrite_part(previous_url: str, new_url: str, part: int, docs: list[Taken], tokenizer: dict[str, Any] | None,
-                  reason: str, request: str) -> None:
+                  request: dict[str, str]) -> None:
     gone = {d.line for d in docs}
     documents = layout.documents_part(part)
     write_jsonl_zst(storage.join(new_url, documents),
@@ -205,7 +227,7 @@ def _rewrite_part(previous_url: str, new_url: str, part: int, docs: list[Taken],
     removed_url = layout.removed_part(part)
     records = list(read_jsonl_zst(storage.join(previous_url, removed_url)))
     records += [{"id": d.id, "source": d.source, "sha256": d.metadata["sha256"], "stage": STAGE, "reason": REASON,
-                 "details": {"request": request, "reason": reason, "sha256_published": d.metadata["sha256_published"]}}
+                 "details": {**request, "sha256_published": d.metadata["sha256_published"]}}
                 for d in docs]
     write_jsonl_zst(storage.join(new_url, removed_url), sorted(records, key=lambda r: r["id"]))
 

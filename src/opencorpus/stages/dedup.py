@@ -17,6 +17,8 @@ from opencorpus.document import Document, Removed
 
 STAGE = "dedup"
 REASON = "exact-duplicate"
+# A document the previous version already published (an incremental run reads it again).
+ALREADY_PUBLISHED = "already-published"
 # The order in which the stages' `duplicates` entries are listed on a survivor.
 EXACT_RANK, NEAR_RANK = 0, 1
 
@@ -40,11 +42,13 @@ class Member:
     sha256: str
     license: str | None = None
     duplicates: tuple = field(default=())
+    carried: bool = False  # published by the previous version: it survives, and its record stays as it was
 
     @classmethod
     def of(cls, doc: Document) -> "Member":
         return cls(node=doc_node(doc), id=doc.id, source=doc.source, sha256=doc.metadata["sha256"],
-                   license=doc.metadata.get("license"), duplicates=tuple(doc.metadata.get("duplicates", ())))
+                   license=doc.metadata.get("license"), duplicates=tuple(doc.metadata.get("duplicates", ())),
+                   carried=doc.carried)
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,20 @@ class Verdict:
 
 
 def resolve_exact_duplicates(members: Iterable[Member]) -> tuple[Member, list[Verdict], list[Removed]]:
-    """All members sharing one canonical hash -> (survivor with its copies listed, verdicts, removed)."""
-    ordered = sorted(members, key=lambda m: (m.id, m.node))
+    """All members sharing one canonical hash -> (survivor with its copies listed, verdicts, removed).
+
+    A document the previous version published (an incremental run) survives, and its record is
+    left as published: the copies are removed as `already-published`, not listed on it.
+    """
+    ordered = sorted(members, key=lambda m: (not m.carried, m.id, m.node))
     survivor, copies = ordered[0], ordered[1:]
     if not copies:
         return survivor, [], []
+    if survivor.carried:
+        verdicts = [Verdict(c.node, c.id, EXACT_RANK, None) for c in copies]
+        return survivor, verdicts, [Removed(id=c.id, source=c.source, sha256=c.sha256, stage=STAGE,
+                                            reason=ALREADY_PUBLISHED, details={"duplicate_of": survivor.id})
+                                    for c in copies]
     entries = tuple({"id": c.id, "source": c.source, "license": c.license} for c in copies)
     survivor = dataclasses.replace(survivor, duplicates=entries)
     verdicts = [Verdict(survivor.node, survivor.id, EXACT_RANK, entries)]

@@ -188,9 +188,10 @@ def license_rank(expression: str | None) -> int:
 
 
 def _survivor_key(m: Member, rule: str) -> tuple:
+    # A document the previous version published survives whatever the rule (incremental runs).
     if rule == "most-permissive-license":
-        return (license_rank(m.license), m.sha256, m.id, m.node)
-    return (m.sha256, m.id, m.node)
+        return (not m.carried, license_rank(m.license), m.sha256, m.id, m.node)
+    return (not m.carried, m.sha256, m.id, m.node)
 
 
 def resolve_cluster(members: Iterable[Member], rule: str = "smallest-hash") -> tuple[list[Verdict], list[Removed]]:
@@ -206,6 +207,8 @@ def resolve_cluster(members: Iterable[Member], rule: str = "smallest-hash") -> t
     cluster = min(m.sha256 for m in ordered)
     entries = [{"id": c.id, "source": c.source, "license": c.license} for c in copies]
     entries += [dict(d) for c in copies for d in c.duplicates]
+    if survivor.carried:  # its record stays as the previous version published it; removed/ lists the copies
+        entries = []
     verdicts = [Verdict(survivor.node, survivor.id, NEAR_RANK, tuple(sorted(entries, key=lambda e: e["id"])))]
     verdicts += [Verdict(c.node, c.id, NEAR_RANK, None) for c in copies]
     removed = [Removed(id=c.id, source=c.source, sha256=c.sha256, stage=STAGE, reason=REASON,
