@@ -11,7 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test-stamp
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 export TLDEXTRACT_CACHE ?= $(CURDIR)/.cache/tldextract
 
-.PHONY: demo portable test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e bench-cache
+.PHONY: demo portable test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e bench-cache bench-takedown
 
 # Benchmarks read the real corpora beside the checkout (override: make bench CORPORA=/path).
 CORPORA ?= $(CURDIR)/../shared/corpora
@@ -46,7 +46,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
 # Each benchmark prints a table with its anchor (the plain library) measured in the same run.
-bench: bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e bench-cache
+bench: bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e bench-cache bench-takedown
 
 bench-pii: $(STAMP)
 	$(BIN)/python benchmarks/bench_pii.py --corpora $(CORPORA)
@@ -72,6 +72,10 @@ bench-e2e: $(STAMP)
 # The run cache: default recipe without, then with a cache (second run, resume after kill -9, one more source).
 bench-cache: $(STAMP)
 	$(BIN)/python benchmarks/bench_cache.py $(CACHE_ARGS)
+
+# A takedown of 10 documents beside the whole run that made the snapshot (bench-e2e's 1x corpus).
+bench-takedown: $(STAMP)
+	$(BIN)/python benchmarks/bench_takedown.py $(TAKEDOWN_ARGS)
 
 # The workers' image (docker/Dockerfile): Beam's Python SDK image of the locked Beam version with
 # the lock, the spaCy model and this package. Needs Docker; push IMAGE to a registry the workers
