@@ -695,8 +695,8 @@ def cmd_takedown(args: argparse.Namespace, beam_args: list[str]) -> int:
         return _error(str(e), EXIT_NOT_FOUND)
     except OSError as e:  # an unreadable list, an unreachable store
         return _error(str(e), EXIT_USAGE)
-    taken = td.find_taken(previous_url, selector)
-    count = sum(len(docs) for docs in taken.values())
+    located = td.locate(previous_url, selector)
+    count = sum(len(lines) for lines in located.values())
     if not count:
         return _error(f"no document of {previous_url} matches {json.dumps(selector.describe())}; nothing published",
                       EXIT_NOT_FOUND)
@@ -710,7 +710,7 @@ def cmd_takedown(args: argparse.Namespace, beam_args: list[str]) -> int:
         return _error(str(e), EXIT_FAILED)
     try:
         log.info("[takedown]   %d documents of %s (request %s) -> %s", count, previous_url, request, version_url)
-        stats = td.take_down(previous_url, version_url, taken, args.reason, request)
+        stats, taken = td.take_down(previous_url, version_url, located, args.reason, request)
         recipe = json.loads(previous_manifest)["recipe"]
         manifest = build_manifest(version_url, {**recipe, "version": None}, stats)
         run_info = {"version_url": version_url, "started": started.isoformat(),
@@ -720,9 +720,8 @@ def cmd_takedown(args: argparse.Namespace, beam_args: list[str]) -> int:
         digest = publish(version_url, manifest, run_info)
     finally:
         claim.release()
-    for docs in taken.values():
-        for d in docs:
-            print(f"- {d.id} ({d.source})")
+    for d in taken:
+        print(f"- {d.id} ({d.source})")
     print(f"{count} documents taken down (request {request}) in {time.monotonic() - t0:.1f} s; digest {digest}")
     print(version_url)
     return EXIT_OK

@@ -16,6 +16,7 @@ from opencorpus.beam.cputime import ThreadCpu, charge, charged_to
 from opencorpus.document import Document
 from opencorpus.formats import layout
 from opencorpus.formats.documents import shard_of, shards_for_bytes
+from opencorpus.formats.facts import document_facts
 from opencorpus.formats.jsonl import jsonl_zst_writer, write_jsonl_zst
 from opencorpus.formats.scratch import read_frame
 from opencorpus.formats.tokens import STREAMS, write_token_shard
@@ -38,22 +39,6 @@ def finalize(doc: Document) -> Document:
     meta.setdefault("pii", {})
     meta.setdefault("duplicates", [])
     return doc
-
-
-def document_facts(source: str, metadata: dict, tokens: int | None):
-    """Counts one published document contributes to stats.json."""
-    yield ("counts", "output"), 1
-    yield ("sources", source, "output"), 1
-    yield ("licenses", metadata["license"]), 1
-    for entity, n in metadata["pii"].items():
-        yield ("pii", entity), n
-    if tokens is not None:
-        yield ("tokens", "total"), tokens
-        yield ("tokens", "documents"), 1
-        yield ("tokens", "by_source", source), tokens
-        yield ("tokens", "by_license", metadata["license"]), tokens
-        if "license_category" in metadata:  # set by a license policy, when one ran
-            yield ("tokens", "by_license_category", metadata["license_category"]), tokens
 
 
 class ShardCount(beam.PTransform):

@@ -1,7 +1,8 @@
 """Takedown: a new version without some documents, every artifact rewritten to agree.
 
-Nothing is recomputed from text: the documents that match are found in one pass over the
-previous version's document parts; the parts that hold them lose those lines (documents, token
+Nothing is recomputed from text: the documents that match are found through the lookup index
+(hashes, URLs) or in one pass over the document parts (domains, sources); the parts that hold
+them lose those lines (documents, token
 files and their sidecars, the part's removed/ file gains one record each, stage `takedown`);
 the other parts are copied byte for byte. The training order is drawn again from the new
 counts, the lookup index is rewritten shard by shard (taken-down documents answer as removed,
@@ -20,19 +21,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
-from dataclasses import dataclass, field
-from typing import Any, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from opencorpus import storage
-from opencorpus.beam.write import document_facts
 from opencorpus.document import normalize_url
 from opencorpus.formats import layout
-from opencorpus.formats.index import BY_SHA256, BY_URL, INDEXES, TAKEDOWN, is_sha256, read_meta, shard_names, url_key, write_shard
-from opencorpus.formats.jsonl import read_jsonl_zst, write_jsonl_zst
+from opencorpus.formats.facts import document_facts
+from opencorpus.formats.index import (
+    BY_SHA256,
+    BY_URL,
+    INDEXES,
+    TAKEDOWN,
+    find,
+    is_sha256,
+    read_meta,
+    shard_names,
+    url_key,
+    write_shard,
+)
+from opencorpus.formats.jsonl import read_jsonl_zst, read_lines_zst, write_jsonl_zst, write_lines_zst
 from opencorpus.formats.order import training_order, write_order
 from opencorpus.formats.tokens import STREAMS, read_token_rows, suffixes, write_token_shard
 from opencorpus.snapshot.publish import published_versions
@@ -126,21 +140,26 @@ class Taken:
     tokens: int | None = None
 
 
-@dataclass
-class TakedownResult:
-    version_url: str
-    previous_url: str
-    request: str
-    documents: list[Taken] = field(default_factory=list)
+def locate(previous_url: str, selector: Selector) -> dict[int, set[int]]:
+    """part -> lines of the published documents the selector matches.
 
-
-def find_taken(previous_url: str, selector: Selector) -> dict[int, list[Taken]]:
-    """part -> the documents of that part the selector matches, in line order (one pass over documents/)."""
-    found: dict[int, list[Taken]] = {}
-    for part in range(_part_count(previous_url)):
-        for line, doc in enumerate(read_jsonl_zst(storage.join(previous_url, layout.documents_part(part)))):
-            if selector.matches(doc):
-                found.setdefault(part, []).append(Taken(doc["id"], doc["source"], doc["metadata"], part, line))
+    Hashes and URLs alone go through the lookup index (one shard read each, whatever the size of
+    the snapshot); domains and sources need one pass over documents/. An index entry that stands
+    for a removed copy (`duplicate_of`) points at another text, its survivor: not a match.
+    """
+    found: dict[int, set[int]] = {}
+    if selector.domains or selector.sources:
+        for part in range(_part_count(previous_url)):
+            for line, raw in enumerate(read_lines_zst(storage.join(previous_url, layout.documents_part(part)))):
+                if selector.matches(json.loads(raw)):
+                    found.setdefault(part, set()).add(line)
+        return found
+    meta = read_meta(previous_url)
+    keys = [(BY_SHA256, h) for h in sorted(selector.hashes)] + [(BY_URL, url_key(u)) for u in sorted(selector.urls)]
+    for index, key in keys:
+        for entry in find(previous_url, meta, index, key):
+            if "part" in entry and "duplicate_of" not in entry:
+                found.setdefault(entry["part"], set()).add(entry["line"])
     return found
 
 
@@ -175,61 +194,74 @@ def _part_count(version_url: str) -> int:
     return sum(1 for name in storage.list_dir(storage.join(version_url, "documents")) if name.endswith(".jsonl.zst"))
 
 
-def take_down(previous_url: str, new_url: str, taken: dict[int, list[Taken]], reason: str,
-              request: str) -> dict[str, Any]:
-    """Write the new version's files (not its manifest); returns its stats."""
+def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], reason: str,
+              request: str) -> tuple[dict[str, Any], list[Taken]]:
+    """Write the new version's files (not its manifest); returns its stats and the documents taken down."""
     manifest = json.loads(storage.read_bytes(storage.join(previous_url, layout.MANIFEST)))
     stats = json.loads(storage.read_bytes(storage.join(previous_url, layout.STATS)))
     tokenizer = manifest.get("tokenizer")
     version = posixpath.basename(new_url.rstrip("/"))
     rewritten = {layout.STATS, layout.TOKEN_ORDER, *(f["path"] for f in manifest["files"] if f["path"].startswith("index/"))}
-    for part in taken:
+    for part in located:
         rewritten |= {layout.documents_part(part), layout.removed_part(part)}
         if tokenizer is not None:
             rewritten |= {layout.tokens_part(part, s) for s in suffixes(tokenizer["formats"])}
-    for entry in manifest["files"]:
-        if entry["path"] not in rewritten:
-            storage.copy(storage.join(previous_url, entry["path"]), storage.join(new_url, entry["path"]))
-    for part, docs in sorted(taken.items()):
-        _rewrite_part(previous_url, new_url, part, docs, tokenizer, {"request": request, "reason": reason, "version": version})
-    _update_stats(stats, [d for docs in taken.values() for d in docs], tokenizer)
+    copies = [f["path"] for f in manifest["files"] if f["path"] not in rewritten]
+    details = {"request": request, "reason": reason, "version": version}
+    # Parts are independent and zstd works outside the GIL: one thread per core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(lambda path: storage.copy(storage.join(previous_url, path), storage.join(new_url, path)), copies))
+        parts = pool.map(lambda item: _rewrite_part(previous_url, new_url, item[0], item[1], tokenizer, details),
+                         sorted(located.items()))
+        taken = [d for docs in parts for d in docs]
+    _update_stats(stats, taken, tokenizer)
     if tokenizer is not None:
         _write_order(new_url, stats, tokenizer, manifest["recipe"].get("seed", 0), _part_count(previous_url))
-    _rewrite_index(previous_url, new_url, taken, reason, request, version)
+    _rewrite_index(previous_url, new_url, taken, details)
     stats.setdefault("takedowns", []).append({
         "version": version, "previous": posixpath.basename(previous_url.rstrip("/")),
         "previous_digest": hashlib.sha256(storage.read_bytes(storage.join(previous_url, layout.MANIFEST))).hexdigest(),
-        "request": request, "reason": reason, "documents": sum(len(d) for d in taken.values()),
+        "request": request, "reason": reason, "documents": len(taken),
     })
     storage.write_bytes(storage.join(new_url, layout.STATS),
                         (json.dumps(stats, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-    return stats
+    return stats, taken
 
 
-def _rewrite_part(previous_url: str, new_url: str, part: int, docs: list[Taken], tokenizer: dict[str, Any] | None,
-                  request: dict[str, str]) -> None:
-    gone = {d.line for d in docs}
+def _rewrite_part(previous_url: str, new_url: str, part: int, lines: set[int], tokenizer: dict[str, Any] | None,
+                  details: dict[str, str]) -> list[Taken]:
+    """One part without the given lines: documents copied line by line as written (only the
+    taken-down ones parsed), token rows cut out, removed/ gaining a record each."""
+    taken: list[Taken] = []
     documents = layout.documents_part(part)
-    write_jsonl_zst(storage.join(new_url, documents),
-                    (doc for line, doc in enumerate(read_jsonl_zst(storage.join(previous_url, documents)))
-                     if line not in gone))
+
+    def kept() -> Iterator[bytes]:
+        for line, raw in enumerate(read_lines_zst(storage.join(previous_url, documents))):
+            if line in lines:
+                doc = json.loads(raw)
+                taken.append(Taken(doc["id"], doc["source"], doc["metadata"], part, line))
+            else:
+                yield raw + b"\n"
+
+    write_lines_zst(storage.join(new_url, documents), kept())
     if tokenizer is not None:
         rows = read_token_rows(storage.join(previous_url, layout.tokens_part(part, "csv.gz")))
-        for taken in docs:
-            start, end = rows[taken.line][:2]
-            taken.tokens = end - start
+        for doc in taken:
+            start, end = rows[doc.line][:2]
+            doc.tokens = end - start
         stream = STREAMS[tokenizer["formats"][0]]
         data = storage.read_bytes(storage.join(previous_url, layout.tokens_part(part, stream)))
         tokens = np.frombuffer(data, dtype=np.dtype(tokenizer["dtype"]).newbyteorder("<"))
-        kept = ((doc_id, source, sha, tokens[start:end]) for line, (start, end, doc_id, source, sha) in enumerate(rows)
-                if line not in gone)
-        write_token_shard(new_url, part, kept, tokenizer["vocab_size"], tokenizer["formats"], tokenizer["file"])
+        rest = ((doc_id, source, sha, tokens[start:end]) for line, (start, end, doc_id, source, sha) in enumerate(rows)
+                if line not in lines)
+        write_token_shard(new_url, part, rest, tokenizer["vocab_size"], tokenizer["formats"], tokenizer["file"])
     removed_url = layout.removed_part(part)
     records = list(read_jsonl_zst(storage.join(previous_url, removed_url)))
     records += [{"id": d.id, "source": d.source, "sha256": d.metadata["sha256"], "stage": STAGE, "reason": REASON,
-                 "details": {**request, "sha256_published": d.metadata["sha256_published"]}}
-                for d in docs]
+                 "details": {**details, "sha256_published": d.metadata["sha256_published"]}}
+                for d in taken]
     write_jsonl_zst(storage.join(new_url, removed_url), sorted(records, key=lambda r: r["id"]))
+    return taken
 
 
 def _add(node: dict[str, Any], path: tuple[str, ...], n: int) -> None:
@@ -268,18 +300,18 @@ def _write_order(new_url: str, stats: dict[str, Any], tokenizer: dict[str, Any],
                 training_order(counts, order["unit"], order["window_tokens"], seed))
 
 
-def _rewrite_index(previous_url: str, new_url: str, taken: dict[int, list[Taken]], reason: str, request: str,
-                   version: str) -> None:
+def _rewrite_index(previous_url: str, new_url: str, taken: list[Taken], details: dict[str, str]) -> None:
     """Every index shard again: the same entry count (a taken-down document's keys answer as removed),
     so shard prefixes stay and each shard is rewritten on its own."""
     meta = read_meta(previous_url)
-    gone = {(d.part, d.line) for docs in taken.values() for d in docs}
-    shift = {part: sorted(d.line for d in docs) for part, docs in taken.items()}
+    gone = {(d.part, d.line) for d in taken}
+    shift: dict[int, list[int]] = {}
+    for d in taken:
+        shift.setdefault(d.part, []).append(d.line)
     added: dict[str, list[dict[str, Any]]] = {name: [] for name in INDEXES}
-    for docs in taken.values():
-        for d in docs:
-            for name, entry in _takedown_entries(d, reason, request, version):
-                added[name].append(entry)
+    for d in taken:
+        for name, entry in _takedown_entries(d, details):
+            added[name].append(entry)
     for name in INDEXES:
         prefix = meta["indexes"][name]["prefix_hex"]
         for shard in shard_names(prefix):
@@ -309,8 +341,8 @@ def _moved(entry: dict[str, Any], gone: set[tuple[int, int]], shift: dict[int, l
     return entry
 
 
-def _takedown_entries(d: Taken, reason: str, request: str, version: str) -> list[tuple[str, dict[str, Any]]]:
-    removed = {"id": d.id, "source": d.source, "stage": STAGE, "reason": reason, "request": request, "version": version}
+def _takedown_entries(d: Taken, details: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    removed = {"id": d.id, "source": d.source, "stage": STAGE, **details}
     matched: dict[str, list[str]] = {}
     for which, key in (("original", "sha256"), ("published", "sha256_published")):
         matched.setdefault(d.metadata[key], []).append(which)
