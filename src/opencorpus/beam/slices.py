@@ -35,11 +35,13 @@ from opencorpus.stages.tokenize import sample_key
 # Side output: FrameRefs of the tokenizer's training sample (sample key, text), when it is trained.
 SAMPLE = "sample"
 # Seconds of work after which a slice writes the PII results it added to the cache.
-FLUSH_SECONDS = 30
+FLUSH_SECONDS = 10
 # Input bytes per slice: a slice holds its compressed frames in memory while it merges them.
 SLICE_BYTES = 32 << 20
-# At least this many slices, so that every worker has some even on a small corpus.
-MIN_SLICES = 16
+# At least this many slices. The local runner deals a step's keys to its workers up front, so
+# many small slices even out what each worker gets (default recipe, 8 MB, 2 workers: 16 -> 64
+# slices took the run from 124.8 to 107.4 s, and a resumed run from 0.37x to 0.25x of a full one).
+MIN_SLICES = 64
 
 
 def slices_for_bytes(input_bytes: int) -> int:
