@@ -213,3 +213,12 @@ def test_a_wrong_key_or_a_changed_byte_fails(root, tmp_path, capsys):
     assert main(["verify", str(v1), "--public-key", str(tmp_path / "me.pub")]) == 1
     out = capsys.readouterr().out
     assert layout.documents_part(0) in out and "signature" not in out  # the signature holds; the file does not
+
+
+def test_reproduce_replays_the_takedowns_of_a_version(root, published, capsys):
+    [doc] = pick(root / "life" / "v1", 1)
+    assert main(["takedown", "--snapshot", str(root / "life"), "--hash", doc["metadata"]["sha256"], "--reason", "r"]) == 0
+    capsys.readouterr()
+    assert main(["reproduce", str(root / "life" / "v2"), "--inputs", str(published.parent), *BEAM]) == 0
+    out = capsys.readouterr().out
+    assert "replayed takedown" in out and "identical" in out

@@ -680,8 +680,7 @@ def _print_diff(result) -> None:
 def cmd_takedown(args: argparse.Namespace, beam_args: list[str]) -> int:
     from opencorpus.snapshot import takedown as td
     from opencorpus.snapshot.claims import VersionBusyError
-    from opencorpus.snapshot.manifest import build_manifest
-    from opencorpus.snapshot.publish import VersionExistsError, next_version, prepare_version, publish
+    from opencorpus.snapshot.publish import VersionExistsError, next_version
     from opencorpus.snapshot.verify import SnapshotNotFound, resolve_snapshot
 
     started, t0 = datetime.now(timezone.utc), time.monotonic()
@@ -702,24 +701,14 @@ def cmd_takedown(args: argparse.Namespace, beam_args: list[str]) -> int:
                       EXIT_NOT_FOUND)
     previous_manifest = storage.read_bytes(storage.join(previous_url, layout.MANIFEST))
     request = td.request_id(hashlib.sha256(previous_manifest).hexdigest(), selector, args.reason)
-    corpus_url = previous_url.rstrip("/").rsplit("/", 1)[0]
-    root, corpus = corpus_url.rsplit("/", 1)
+    root, corpus = previous_url.rstrip("/").rsplit("/", 1)[0].rsplit("/", 1)
+    log.info("[takedown]   %d documents of %s (request %s)", count, previous_url, request)
     try:
-        version_url, claim = prepare_version(root, corpus, next_version(root, corpus))
+        version_url, digest, taken = td.publish_takedown(
+            previous_url, next_version(root, corpus), located, args.reason, request,
+            {"started": started.isoformat(), "host": socket.gethostname()})
     except (VersionExistsError, VersionBusyError) as e:
         return _error(str(e), EXIT_FAILED)
-    try:
-        log.info("[takedown]   %d documents of %s (request %s) -> %s", count, previous_url, request, version_url)
-        stats, taken = td.take_down(previous_url, version_url, located, args.reason, request)
-        recipe = json.loads(previous_manifest)["recipe"]
-        manifest = build_manifest(version_url, {**recipe, "version": None}, stats)
-        run_info = {"version_url": version_url, "started": started.isoformat(),
-                    "finished": datetime.now(timezone.utc).isoformat(),
-                    "seconds": {"total": round(time.monotonic() - t0, 3)}, "host": socket.gethostname(),
-                    "takedown": {"previous": previous_url, "request": request, "documents": count}}
-        digest = publish(version_url, manifest, run_info)
-    finally:
-        claim.release()
     for d in taken:
         print(f"- {d.id} ({d.source})")
     print(f"{count} documents taken down (request {request}) in {time.monotonic() - t0:.1f} s; digest {digest}")

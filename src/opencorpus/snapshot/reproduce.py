@@ -24,6 +24,7 @@ from opencorpus import storage
 from opencorpus.formats import layout
 from opencorpus.recipe import Recipe, SourceSpec, parse_recipe
 from opencorpus.snapshot.manifest import canonical_json, environment, problems
+from opencorpus.snapshot.takedown import Selector, locate, publish_takedown, taken_in
 from opencorpus.snapshot.verify import resolve_snapshot
 from opencorpus.sources import source_files
 from opencorpus.stages.tokenize import TokenizerError, load_tokenizer, tokenizer_bytes
@@ -115,7 +116,7 @@ def reproduce(url: str, rebuild: Rebuild, inputs: str | None = None, scratch: st
     if found:
         raise InputsDiffer(found)
     say(f"inputs: {len(published.manifest['inputs'])} files, each with the sha256 the manifest records")
-    return _rebuild_and_compare(published, recipe, rebuild, scratch)
+    return _rebuild_and_compare(published, recipe, rebuild, scratch, say)
 
 
 def open_published(url: str) -> Published:
@@ -157,11 +158,27 @@ def inputs_root(published: Published, inputs: str | None) -> str:
 
 
 def published_recipe(published: Published, base_dir: str) -> Recipe:
-    """The version's recipe, resolved with `base_dir` as its folder, with the version's name: the
-    manifest records the version, so a rebuild under any other name could not be identical."""
+    """The version's recipe, resolved with `base_dir` as its folder, with the name of the version
+    the recipe made (the manifest records it, so a rebuild under any other name could not be
+    identical): the version itself, or for one a takedown made, the version the first takedown
+    started from (the takedowns are replayed on the rebuild, see replay_takedowns)."""
     recipe = parse_recipe(published.recipe_text, path=storage.join(published.url, layout.RECIPE), base_dir=base_dir)
-    recipe.version = published.manifest["version"]
+    takedowns = published.manifest.get("takedowns") or []
+    recipe.version = takedowns[0]["previous"] if takedowns else published.manifest["version"]
     return recipe
+
+
+def replay_takedowns(published: Published, rebuilt_url: str, say: Callable[[str], None]) -> str:
+    """The published version's takedowns, in order, on the rebuild: each removes the documents its
+    records in the published removed/ name, under the same request, reason and version name.
+    Returns the last version's URL (the rebuild itself when there were none)."""
+    for record in published.manifest.get("takedowns") or []:
+        hashes = taken_in(published.url, record["request"], record["version"])
+        located = locate(rebuilt_url, Selector(hashes=frozenset(hashes)))
+        rebuilt_url, _, taken = publish_takedown(rebuilt_url, record["version"], located, record["reason"],
+                                                 record["request"], {"reproduce": published.url})
+        say(f"replayed takedown {record['request']}: {len(taken)} documents -> {rebuilt_url}")
+    return rebuilt_url
 
 
 def environment_warnings(manifest: dict[str, Any]) -> list[str]:
@@ -239,14 +256,15 @@ def compare(published: Published, rebuilt_url: str) -> Reproduction:
     return result
 
 
-def _rebuild_and_compare(published: Published, recipe: Recipe, rebuild: Rebuild, scratch: str | None) -> Reproduction:
+def _rebuild_and_compare(published: Published, recipe: Recipe, rebuild: Rebuild, scratch: str | None,
+                         say: Callable[[str], None]) -> Reproduction:
     """The rebuild into `scratch`, else into a temporary root that is removed unless the rebuild
     differs (then it is kept for a look, and named)."""
     temporary = scratch is None
     root = tempfile.mkdtemp(prefix="opencorpus-reproduce-") if scratch is None else scratch
     keep = not temporary
     try:
-        result = compare(published, rebuild(recipe, root))
+        result = compare(published, replay_takedowns(published, rebuild(recipe, root), say))
         keep = keep or not result.identical
         result.kept = keep
         return result

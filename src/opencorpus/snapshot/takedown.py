@@ -228,6 +228,37 @@ def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], rea
     return stats, taken
 
 
+def publish_takedown(previous_url: str, version: str, located: dict[int, set[int]], reason: str, request: str,
+                     run_info: dict[str, Any]) -> tuple[str, str, list[Taken]]:
+    """Claim `version` beside `previous_url`, write it without the located documents, build its
+    manifest and publish it last: (version URL, digest, documents taken down). The claim is
+    released whatever happens; a version left without a manifest is a crashed run's leftovers."""
+    from opencorpus.snapshot.manifest import build_manifest
+    from opencorpus.snapshot.publish import prepare_version, publish
+
+    root, corpus = previous_url.rstrip("/").rsplit("/", 1)[0].rsplit("/", 1)
+    version_url, claim = prepare_version(root, corpus, version)
+    try:
+        stats, taken = take_down(previous_url, version_url, located, reason, request)
+        recipe = json.loads(storage.read_bytes(storage.join(previous_url, layout.MANIFEST)))["recipe"]
+        manifest = build_manifest(version_url, {**recipe, "version": None}, stats)
+        digest = publish(version_url, manifest, {**run_info, "version_url": version_url,
+                                                 "takedown": {"previous": previous_url, "request": request,
+                                                              "documents": len(taken)}})
+    finally:
+        claim.release()
+    return version_url, digest, taken
+
+
+def taken_in(version_url: str, request: str, version: str) -> list[str]:
+    """The original hashes of the documents that takedown `request` (which made `version`) removed,
+    as the version's removed/ records them: what replaying it takes down again."""
+    folder = storage.join(version_url, "removed")
+    return sorted({r["sha256"] for name in storage.list_dir(folder) for r in read_jsonl_zst(storage.join(folder, name))
+                   if r["stage"] == STAGE and r.get("details", {}).get("request") == request
+                   and r["details"].get("version") == version})
+
+
 def _rewrite_part(previous_url: str, new_url: str, part: int, lines: set[int], tokenizer: dict[str, Any] | None,
                   details: dict[str, str]) -> list[Taken]:
     """One part without the given lines: documents copied line by line as written (only the
