@@ -99,7 +99,9 @@ class CurateCorpus(beam.PTransform):
             carried = pbegin | "Previous" >> CarryPrevious(plan.previous.version, plan.previous.part_urls, kinds)
             docs = (docs, carried) | "WithPrevious" >> beam.Flatten()
         # Each input record ends as exactly one of these: the count the manifest checks.
-        facts = [(docs, removed_early, dead) | "Outcomes" >> beam.Flatten() | "CountInput" >> beam.FlatMap(_input_facts)]
+        facts = [docs | "CountDocs" >> beam.FlatMap(_input_facts),
+                 removed_early | "CountRemoved" >> beam.FlatMap(_input_facts),
+                 dead | "CountBad" >> beam.FlatMap(_input_facts)]
         if plan.previous is not None and plan.previous.taken_down:
             docs, r = docs | "TakenDown" >> DropTakenDown(plan.previous.taken_down)
             removed.append(r)
