@@ -197,7 +197,8 @@ def _part_count(version_url: str) -> int:
 def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], reason: str,
               request: str) -> tuple[dict[str, Any], list[Taken]]:
     """Write the new version's files (not its manifest); returns its stats and the documents taken down."""
-    manifest = json.loads(storage.read_bytes(storage.join(previous_url, layout.MANIFEST)))
+    manifest_bytes = storage.read_bytes(storage.join(previous_url, layout.MANIFEST))
+    manifest = json.loads(manifest_bytes)
     stats = json.loads(storage.read_bytes(storage.join(previous_url, layout.STATS)))
     tokenizer = manifest.get("tokenizer")
     version = posixpath.basename(new_url.rstrip("/"))
@@ -220,7 +221,7 @@ def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], rea
     _rewrite_index(previous_url, new_url, taken, details)
     stats.setdefault("takedowns", []).append({
         "version": version, "previous": posixpath.basename(previous_url.rstrip("/")),
-        "previous_digest": hashlib.sha256(storage.read_bytes(storage.join(previous_url, layout.MANIFEST))).hexdigest(),
+        "previous_digest": hashlib.sha256(manifest_bytes).hexdigest(),
         "request": request, "reason": reason, "documents": len(taken),
     })
     storage.write_bytes(storage.join(new_url, layout.STATS),
