@@ -458,6 +458,7 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
     from opencorpus.beam.pipeline import Plan
     from opencorpus.beam.runner import run_plan
     from opencorpus.beam.slices import slices_for_bytes
+    from opencorpus.cards import with_cards
     from opencorpus.snapshot.manifest import build_manifest
     from opencorpus.snapshot.publish import publish
 
@@ -479,7 +480,7 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
         log.info("%s", line)
     if cache_url is not None:
         log.info("[cache]      %s", cache_line(cache))
-    manifest = build_manifest(version_url, recipe.resolved(), stats)
+    manifest = with_cards(version_url, build_manifest(version_url, recipe.resolved(), stats), stats)
     run_info = {
         "output": root,
         "version_url": version_url,

@@ -21,6 +21,7 @@ def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, 
         "inputs": sorted(inputs, key=lambda i: (i["source"], i["path"], i["sha256"], i["bytes"])),
         "counts": {"input": 0, "output": 0, "removed": {}, "dead_letter": {}},
         "pii": {}, "licenses": {}, "sources": {}, "tokens": {"total": 0, "by_source": {}}, "files": {},
+        "documents": {"characters": 0, "by_length": {}},
     }
     for path, n in facts:
         node = stats

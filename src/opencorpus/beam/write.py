@@ -117,6 +117,7 @@ class _WritePart(beam.DoFn):
         part, pieces = element
         frames = [piece.frame for piece in sorted(pieces)]
         located: list[dict] = []  # per document: what index/ needs (no text)
+        characters: list[int] = []  # per document, for stats.json's length histogram
         url = storage.join(self.version_url, layout.documents_part(part))
         with charged_to("documents"), jsonl_zst_writer(url) as write:
             def published():
@@ -124,6 +125,7 @@ class _WritePart(beam.DoFn):
                     write(doc.to_dolma())
                     located.append({"id": doc.id, "source": doc.source, "metadata": doc.metadata,
                                     "part": part, "line": len(located)})
+                    characters.append(len(doc.text))
                     yield doc
 
             if tokenizer:
@@ -131,8 +133,8 @@ class _WritePart(beam.DoFn):
             else:
                 tokens = [None for _ in published()]
         facts: Counter = Counter()
-        for record, n in zip(located, tokens):
-            facts.update(dict(document_facts(record["source"], record["metadata"], n)))
+        for record, n, chars in zip(located, tokens, characters):
+            facts.update(dict(document_facts(record["source"], record["metadata"], n, chars)))
             yield beam.pvalue.TaggedOutput(LOCATED, record)
         facts[("files", layout.documents_part(part), "documents")] += len(located)
         if tokenizer:

@@ -21,6 +21,14 @@ SCRATCH = "_scratch"
 RUNNING = "_running"
 # The Ed25519 signature over the manifest (snapshot/signing.py), made after it.
 SIGNATURE = "manifest.json.sig"
+# What people and tools read about a version, made from its manifest and stats (cards/):
+# a Hugging Face dataset card, Croissant 1.1 metadata, a page with plots, and the public
+# summary of training content in the EU AI Act template's structure.
+DATASET_CARD = "README.md"
+CROISSANT = "croissant.json"
+CARD_PAGE = "card.html"
+CONTENT_SUMMARY = "training-content-summary.md"
+CARDS = (DATASET_CARD, CROISSANT, CARD_PAGE, CONTENT_SUMMARY)
 # Files the manifest does not list: itself, run facts that differ between runs, its signature.
 UNLISTED = (MANIFEST, RUN, SIGNATURE)
 

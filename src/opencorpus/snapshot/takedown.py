@@ -137,6 +137,7 @@ class Taken:
     metadata: dict[str, Any]
     part: int
     line: int
+    characters: int
     tokens: int | None = None
 
 
@@ -202,7 +203,7 @@ def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], rea
     stats = json.loads(storage.read_bytes(storage.join(previous_url, layout.STATS)))
     tokenizer = manifest.get("tokenizer")
     version = posixpath.basename(new_url.rstrip("/"))
-    rewritten = {layout.STATS, layout.TOKEN_ORDER, *(f["path"] for f in manifest["files"] if f["path"].startswith("index/"))}
+    rewritten = {layout.STATS, layout.TOKEN_ORDER, *layout.CARDS, *(f["path"] for f in manifest["files"] if f["path"].startswith("index/"))}
     for part in located:
         rewritten |= {layout.documents_part(part), layout.removed_part(part)}
         if tokenizer is not None:
@@ -234,6 +235,7 @@ def publish_takedown(previous_url: str, version: str, located: dict[int, set[int
     """Claim `version` beside `previous_url`, write it without the located documents, build its
     manifest and publish it last: (version URL, digest, documents taken down). The claim is
     released whatever happens; a version left without a manifest is a crashed run's leftovers."""
+    from opencorpus.cards import with_cards
     from opencorpus.snapshot.manifest import build_manifest
     from opencorpus.snapshot.publish import prepare_version, publish
 
@@ -242,7 +244,7 @@ def publish_takedown(previous_url: str, version: str, located: dict[int, set[int
     try:
         stats, taken = take_down(previous_url, version_url, located, reason, request)
         recipe = json.loads(storage.read_bytes(storage.join(previous_url, layout.MANIFEST)))["recipe"]
-        manifest = build_manifest(version_url, {**recipe, "version": None}, stats)
+        manifest = with_cards(version_url, build_manifest(version_url, {**recipe, "version": None}, stats), stats)
         digest = publish(version_url, manifest, {**run_info, "version_url": version_url,
                                                  "takedown": {"previous": previous_url, "request": request,
                                                               "documents": len(taken)}})
@@ -271,7 +273,7 @@ def _rewrite_part(previous_url: str, new_url: str, part: int, lines: set[int], t
         for line, raw in enumerate(read_lines_zst(storage.join(previous_url, documents))):
             if line in lines:
                 doc = json.loads(raw)
-                taken.append(Taken(doc["id"], doc["source"], doc["metadata"], part, line))
+                taken.append(Taken(doc["id"], doc["source"], doc["metadata"], part, line, len(doc["text"])))
             else:
                 yield raw + b"\n"
 
@@ -305,7 +307,7 @@ def _add(node: dict[str, Any], path: tuple[str, ...], n: int) -> None:
 def _update_stats(stats: dict[str, Any], docs: list[Taken], tokenizer: dict[str, Any] | None) -> None:
     """stats.json minus what the taken-down documents contributed, plus their removed records."""
     for d in docs:
-        for path, n in document_facts(d.source, d.metadata, d.tokens):
+        for path, n in document_facts(d.source, d.metadata, d.tokens, d.characters):
             _add(stats, path, -n)
         _add(stats, ("counts", "removed", STAGE, REASON), 1)
         _add(stats, ("files", layout.documents_part(d.part), "documents"), -1)
@@ -317,8 +319,10 @@ def _update_stats(stats: dict[str, Any], docs: list[Taken], tokenizer: dict[str,
             _add(stats, ("files", layout.TOKEN_ORDER, "documents"), -1)
             _add(stats, ("files", layout.TOKEN_ORDER, "tokens"), -(d.tokens or 0))
     # A name whose every document went is gone, as a run without those documents would have it.
+    documents = stats.get("documents", {})
     for mapping in (stats.get("licenses", {}), stats.get("pii", {}), *(stats.get("tokens", {}).get(k, {})
-                    for k in ("by_source", "by_license", "by_license_category"))):
+                    for k in ("by_source", "by_license", "by_license_category")),
+                    *(documents.get(k, {}) for k in ("by_length", "by_language", "by_license_category"))):
         for name in [name for name, n in mapping.items() if n == 0]:
             del mapping[name]
 
