@@ -156,3 +156,36 @@ def test_installation_records_are_read_relative_to_where_they_point():
     installed = "../foo/__init__.py\n../foo/core.py\nPKG-INFO\n../../../../bin/foo\n"
     assert distribution_files(installed, "foo-1.0.egg-info/installed-files.txt") == {
         "foo/__init__.py", "foo/core.py", "foo-1.0.egg-info/PKG-INFO"}
+
+
+def _tagged_by_path(tmp_path: Path, uri: str) -> dict[str, dict]:
+    """path -> license fields of every file a `text` source with this uri reads (under tmp_path)."""
+    from opencorpus.sources import read_source_file, source_files
+
+    recipe = parse_recipe(RECIPE % (uri, ""), base_dir=str(tmp_path))
+    tagger = LicenseTagger(recipe.stage("license"), {})
+    tagger.setup()
+    [spec] = recipe.sources
+    fields = {}
+    for file in source_files(spec, str(tmp_path / uri), str(tmp_path)):
+        for doc in read_source_file(spec, file, recipe.date):
+            [tagged] = tagger.process(doc)
+            fields[doc.metadata["path"]] = {k: v for k, v in tagged.metadata.items() if k.startswith("license")}
+    return fields
+
+
+def test_a_glob_finds_the_license_files_at_its_fixed_prefix_as_the_folder_does(tmp_path):
+    """`tree/**` and `tree/**/*.c` read debian/copyright at `tree/`, as `tree/` does: same license fields."""
+    tree = tmp_path / "tree"
+    (tree / "debian").mkdir(parents=True)
+    shutil.copy(DATA / "licenses" / "libzstd.copyright", tree / "debian" / "copyright")
+    for line in (DATA / "licenses" / "libzstd-files.jsonl").read_text("utf-8").splitlines():
+        row = json.loads(line)
+        (tree / row["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (tree / row["path"]).write_text(row["text"], "utf-8")
+    folder = _tagged_by_path(tmp_path, "tree/")
+    assert all(any(e["method"] == "dep5" for e in f["license_evidence"]) for f in folder.values())
+    every = _tagged_by_path(tmp_path, "tree/**")
+    assert {path: every[path] for path in folder} == folder
+    c_files = _tagged_by_path(tmp_path, "tree/**/*.c")
+    assert c_files and {path: folder[path] for path in c_files} == c_files

@@ -310,8 +310,8 @@ def _license_trees(stages: dict[str, dict[str, Any] | None], sources: list[Sourc
         if source.format != "text" and not source.license_file:
             continue
         root = source.uri if storage.is_absolute(source.uri) else storage.join(base_dir, source.uri)
-        if any(c in root for c in "*?["):
-            continue
+        if storage.is_glob(root):  # its matches' paths are relative to its fixed prefix (storage.expand)
+            root = storage.glob_root(root)
         found = _tree_license_files(root, source, f"{where}: sources[{i}]")
         if not source.license_file:
             found += _distributions(root, f"{where}: sources[{i}] ({root})")

@@ -260,6 +260,16 @@ class Match(NamedTuple):
 
 
 @_store_errors
+def is_glob(uri: str) -> bool:
+    return any(ch in uri for ch in "*?[")
+
+
+def glob_root(uri: str) -> str:
+    """The fixed prefix of a glob, up to the last '/' before its first wildcard: the folder its
+    matches' relative paths are taken from, and where its tree's license files are looked for."""
+    return uri[: min(uri.index(ch) for ch in "*?[" if ch in uri)].rsplit("/", 1)[0]
+
+
 def expand(uri: str) -> list[Match]:
     """The files a URI names, sorted, each with its path relative to the URI's root.
 
@@ -269,8 +279,8 @@ def expand(uri: str) -> list[Match]:
     fs, path = url_to_fs(uri)
     if fs.isdir(path):
         root, paths = path, _files(fs, fs.find(path, detail=True))
-    elif any(ch in path for ch in "*?["):
-        root = path[: min(path.index(ch) for ch in "*?[" if ch in path)].rsplit("/", 1)[0]
+    elif is_glob(path):
+        root = glob_root(path)
         paths = _files(fs, fs.glob(path, detail=True))
     elif fs.exists(path):  # named itself, so it may be a symlink to anywhere
         return [Match(_full(fs, uri, path), posixpath.basename(path), _full(fs, uri, path),
