@@ -68,7 +68,7 @@ def test_a_changed_input_is_named_before_any_work(published, tmp_path, capsys, m
     changed = inputs / "data" / INPUTS["debian"]
     changed.write_bytes(changed.read_bytes() + b"\n")
     code, dependencies = reproduce.environment()
-    monkeypatch.setattr(reproduce, "environment", lambda: (code, {**dependencies, "numpy": "0.0.1"}))
+    monkeypatch.setattr(reproduce, "environment", lambda recipe: (code, {**dependencies, "numpy": "0.0.1"}))
     assert reproduce_cli(str(version), "--inputs", str(inputs), "--scratch", str(tmp_path / "scratch")) == 2
     captured = capsys.readouterr()
     expected = hashlib.sha256((DATA / INPUTS["debian"]).read_bytes()).hexdigest()

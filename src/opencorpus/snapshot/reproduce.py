@@ -184,7 +184,7 @@ def replay_takedowns(published: Published, rebuilt_url: str, say: Callable[[str]
 def environment_warnings(manifest: dict[str, Any]) -> list[str]:
     """Each code or dependency version here that is not the manifest's: not fatal (most changes
     change nothing), but the first suspect when the rebuild differs."""
-    code, dependencies = environment()
+    code, dependencies = environment(manifest["recipe"])
     here = _as_json({"code": code, "dependencies": dependencies})
     return [f"{where}: {_show(now)} here, {_show(then)} in the manifest (a different package version)"
             for where, then, now in _differences({key: manifest[key] for key in here}, here)]
