@@ -13,8 +13,9 @@ import pytest
 from opencorpus.document import Document, canonical_hash
 from opencorpus.recipe import RecipeError, parse_recipe
 from opencorpus.stages.dedup import Member
+from opencorpus.stages.licenses.policy import LicensePolicy
 from opencorpus.stages.near_dedup import (
-    MinHashParams, components, jaccard, license_rank, near_duplicates, resolve_cluster, shingle_hashes,
+    MinHashParams, components, jaccard, permissiveness, near_duplicates, resolve_cluster, shingle_hashes,
     signature, star_edges,
 )
 
@@ -112,15 +113,23 @@ def test_union_find_roots_each_component_at_its_smallest_node():
     assert set(components(reversed(chain)).values()) == {"000000"}
 
 
-def test_license_rank_reads_or_and_and():
-    assert license_rank("MIT") < license_rank("MPL-2.0") < license_rank("GPL-2.0-only") < license_rank("NOASSERTION")
-    assert license_rank("BSD-3-Clause OR GPL-2.0-only") == license_rank("MIT")
-    assert license_rank("MIT AND GPL-3.0-or-later") == license_rank("GPL-2.0-only")
-    assert license_rank(None) == license_rank("NOASSERTION")
+def test_most_permissive_license_ranks_the_policys_categories():
+    """The policy decides what an expression is (an OR its best choice, an AND its worst part); the
+    survivor rule only ranks its categories: CC-BY-NC-4.0 is non-commercial, above unknown."""
+    policy = LicensePolicy(parse_recipe(RECIPE).stage("license"))
+    ranked = ["CC0-1.0", "MIT", "BSD-3-Clause OR GPL-2.0-only", "MPL-2.0", "MIT AND GPL-3.0-or-later",
+              "CC-BY-NC-4.0", "NOASSERTION"]
+    categories = [policy.category(e) for e in ranked]
+    assert categories == ["public-domain", "permissive", "permissive", "weak-copyleft", "copyleft",
+                          "non-commercial", "unknown"]
+    assert [permissiveness(c) for c in categories] == sorted(permissiveness(c) for c in categories)
+    assert permissiveness(None) == permissiveness("unknown") > permissiveness("non-commercial")
 
 
 def member(doc_id, sha, license=None, duplicates=()):
-    return Member(node=f"{sha} {doc_id}", id=doc_id, source="s", sha256=sha, license=license, duplicates=duplicates)
+    category = LicensePolicy(parse_recipe(RECIPE).stage("license")).category(license) if license else None
+    return Member(node=f"{sha} {doc_id}", id=doc_id, source="s", sha256=sha, license=license,
+                  license_category=category, duplicates=duplicates)
 
 
 def test_survivor_rules_and_removed_records():
@@ -194,3 +203,8 @@ def test_recipe_resolves_and_validates_near_dedup_options():
 def test_signature_rejects_an_empty_shingle_set():
     with pytest.raises(ValueError, match="at least one shingle"):
         signature(np.array([], dtype=np.uint64), MinHashParams(ngram=5, bands=15, rows=7, threshold=0.8, seed=0))
+
+
+def test_most_permissive_license_needs_the_license_stage():
+    with pytest.raises(RecipeError, match="near_dedup.survivor: most-permissive-license ranks the license stage"):
+        parse_recipe(RECIPE + "stages: {license: false, near_dedup: {survivor: most-permissive-license}}\n")

@@ -275,6 +275,10 @@ def _stages(raw: Any, base_dir: str, where: str) -> dict[str, dict[str, Any] | N
             stages[key] = _license(options, value, base_dir, f"{where}.{key}")
         if key in ("language", "quality"):
             stages[key] = _language(options, f"{where}.{key}") if key == "language" else _quality(options, base_dir, f"{where}.{key}")
+    near = stages["near_dedup"]
+    if near and near["survivor"] == "most-permissive-license" and stages["license"] is None:
+        raise RecipeError(f"{where}.near_dedup.survivor: most-permissive-license ranks the license stage's "
+                          "categories, but the license stage is off; turn it on or use smallest-hash")
     return stages
 
 

@@ -41,13 +41,15 @@ class Member:
     source: str
     sha256: str
     license: str | None = None
+    license_category: str | None = None  # the policy's (stages/licenses/policy.py): what most-permissive-license ranks
     duplicates: tuple = field(default=())
     carried: bool = False  # published by the previous version: it survives, and its record stays as it was
 
     @classmethod
     def of(cls, doc: Document) -> "Member":
         return cls(node=doc_node(doc), id=doc.id, source=doc.source, sha256=doc.metadata["sha256"],
-                   license=doc.metadata.get("license"), duplicates=tuple(doc.metadata.get("duplicates", ())),
+                   license=doc.metadata.get("license"), license_category=doc.metadata.get("license_category"),
+                   duplicates=tuple(doc.metadata.get("duplicates", ())),
                    carried=doc.carried)
 
 

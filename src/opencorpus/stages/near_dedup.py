@@ -22,6 +22,7 @@ import numpy as np
 import xxhash
 
 from opencorpus.document import Document, Removed
+from opencorpus.recipe import LICENSE_CATEGORIES
 from opencorpus.stages.dedup import NEAR_RANK, Member, Node, Verdict, apply_verdicts, doc_node
 
 STAGE = "near_dedup"
@@ -31,18 +32,6 @@ WORD_RE = re.compile(r"\w+")
 _PRIME = (1 << 61) - 1  # Mersenne
 _MERSENNE = np.uint64(_PRIME)
 _POLY = np.uint64(0x9E3779B97F4A7C15)  # odd: the shingle polynomial's base
-# A stand-in permissiveness order of common SPDX ids until license categories exist (issue 4):
-# lower is more permissive; anything unknown (or NOASSERTION) ranks last.
-_LICENSE_RANK = {
-    **dict.fromkeys(("CC0-1.0", "Unlicense", "0BSD", "WTFPL", "CC-PDDC"), 0),
-    **dict.fromkeys(("MIT", "MIT-0", "X11", "ISC", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "Zlib",
-                     "PSF-2.0", "Python-2.0", "BSL-1.0", "CC-BY-4.0", "CC-BY-3.0", "HPND", "Unicode-DFS-2016"), 1),
-    **dict.fromkeys(("MPL-2.0", "EPL-2.0", "EPL-1.0", "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPL-3.0-only",
-                     "LGPL-3.0-or-later", "LGPL-2.0-only", "LGPL-2.0-or-later", "CC-BY-SA-4.0", "CC-BY-SA-3.0"), 2),
-    **dict.fromkeys(("GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later",
-                     "AGPL-3.0-only", "AGPL-3.0-or-later"), 3),
-}
-_UNKNOWN_RANK = 4
 
 
 @dataclass(frozen=True)
@@ -177,20 +166,16 @@ def components(edges: Iterable[tuple[Node, Node]]) -> dict[Node, Node]:
     return {x: find(x) for x in parent}
 
 
-def license_rank(expression: str | None) -> int:
-    """Permissiveness of an SPDX expression: an OR takes its best choice, an AND its worst term."""
-    if not expression:
-        return _UNKNOWN_RANK
-    text = expression.replace("(", " ").replace(")", " ")
-    alternatives = re.split(r"\s+OR\s+", text)
-    return min(max(_LICENSE_RANK.get(term.strip(), _UNKNOWN_RANK) for term in re.split(r"\s+AND\s+", alt))
-               for alt in alternatives)
+def permissiveness(category: str | None) -> int:
+    """Rank of a license policy category (stages/licenses/policy.py), most permissive first; a
+    document without one (no policy ran) ranks with "unknown", last."""
+    return LICENSE_CATEGORIES.index(category or "unknown")
 
 
 def _survivor_key(m: Member, rule: str) -> tuple:
     # A document the previous version published survives whatever the rule (incremental runs).
     if rule == "most-permissive-license":
-        return (not m.carried, license_rank(m.license), m.sha256, m.id, m.node)
+        return (not m.carried, permissiveness(m.license_category), m.sha256, m.id, m.node)
     return (not m.carried, m.sha256, m.id, m.node)
 
 
