@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 import apache_beam as beam
 
 from opencorpus import storage
 from opencorpus.formats import layout
+from opencorpus.formats.canonical import canonical_json
 from opencorpus.sources import SourceFile
 
 
@@ -40,10 +40,6 @@ def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, 
     return stats
 
 
-def stats_bytes(stats: dict[str, Any]) -> bytes:
-    return (json.dumps(stats, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
 def input_digest(file: SourceFile) -> dict[str, Any] | None:
     """What the manifest records of one input file, so a rebuild can check it has the same bytes;
     None for a file the readers refuse (storage.input_refusal), which is not read here either:
@@ -71,4 +67,4 @@ class WriteStats(beam.PTransform):
 
     def _write(self, facts, tokenizer, inputs) -> None:
         stats = assemble(facts, tokenizer, inputs, self.previous)
-        storage.write_bytes(storage.join(self.version_url, layout.STATS), stats_bytes(stats))
+        storage.write_bytes(storage.join(self.version_url, layout.STATS), canonical_json(stats))

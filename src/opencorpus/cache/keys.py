@@ -14,8 +14,8 @@ import importlib.metadata
 from pathlib import Path
 from typing import Any
 
+from opencorpus.formats.canonical import canonical_json
 from opencorpus.recipe import FILTERS_DIR
-from opencorpus.snapshot.manifest import canonical_json
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 

@@ -32,6 +32,7 @@ import zstandard
 from opencorpus import storage
 from opencorpus.document import normalize_url
 from opencorpus.formats import layout
+from opencorpus.formats.canonical import canonical_json
 from opencorpus.formats.jsonl import write_jsonl_zst
 
 FORMAT = "opencorpus-index/1"
@@ -119,7 +120,7 @@ def write_shard(version_url: str, index: str, shard: str, entries: Iterable[Entr
 def meta_bytes(counts: dict[str, int]) -> bytes:
     """index/index.json for the entry count of each index."""
     indexes = {name: {"entries": counts.get(name, 0), "prefix_hex": prefix_hex_for(counts.get(name, 0))} for name in INDEXES}
-    return json.dumps({"format": FORMAT, "indexes": indexes}, sort_keys=True, indent=2).encode("utf-8") + b"\n"
+    return canonical_json({"format": FORMAT, "indexes": indexes})
 
 
 def write_index(version_url: str, entries: Iterable[tuple[str, Entry]]) -> dict[str, int]:

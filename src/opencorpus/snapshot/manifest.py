@@ -12,7 +12,7 @@ import importlib.metadata
 import json
 import posixpath
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jsonschema
 from packaging.requirements import Requirement
@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 
 from opencorpus import __version__, storage
 from opencorpus.formats import layout
+from opencorpus.formats.canonical import canonical_json
 
 SCHEMA_ID = "opencorpus.manifest/v1"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "manifests" / "schema" / "manifest-v1.schema.json"
@@ -151,15 +152,6 @@ def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, An
     if found:
         raise ManifestError(f"{version_url}: manifest does not match {SCHEMA_PATH.name}: " + "; ".join(found))
     return manifest
-
-
-def canonical_json(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes:
-    """Sorted keys, indent 2, UTF-8 as is, trailing newline: one byte form per value.
-
-    `default` converts values JSON cannot hold; without it they are an error.
-    """
-    text = json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, default=default)
-    return (text + "\n").encode("utf-8")
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:

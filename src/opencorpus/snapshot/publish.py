@@ -14,8 +14,9 @@ from typing import Any
 
 from opencorpus import storage
 from opencorpus.formats import layout
+from opencorpus.formats.canonical import canonical_json
 from opencorpus.snapshot.claims import Claim, claim_url, claim_version, live_claims
-from opencorpus.snapshot.manifest import canonical_json, manifest_bytes
+from opencorpus.snapshot.manifest import manifest_bytes
 
 _NUMBERED = re.compile(r"^v([0-9]+)$")
 

@@ -22,8 +22,9 @@ from typing import Any, Callable, Iterator
 
 from opencorpus import storage
 from opencorpus.formats import layout
+from opencorpus.formats.canonical import canonical_json
 from opencorpus.recipe import Recipe, SourceSpec, parse_recipe
-from opencorpus.snapshot.manifest import canonical_json, environment, problems
+from opencorpus.snapshot.manifest import environment, problems
 from opencorpus.snapshot.takedown import Selector, locate, publish_takedown, taken_in
 from opencorpus.snapshot.verify import resolve_snapshot
 from opencorpus.sources import source_files

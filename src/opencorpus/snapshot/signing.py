@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from opencorpus import storage
 from opencorpus.formats import layout
+from opencorpus.formats.canonical import canonical_json
 
 ALGORITHM = "ed25519"
 
@@ -86,7 +87,7 @@ def sign(version_url: str, key: Ed25519PrivateKey) -> str:
         "signature": base64.b64encode(key.sign(manifest)).decode("ascii"),
     }
     url = storage.join(version_url, layout.SIGNATURE)
-    storage.write_exclusive(url, (json.dumps(record, sort_keys=True, indent=2) + "\n").encode("utf-8"))
+    storage.write_exclusive(url, canonical_json(record))
     return url
 
 
