@@ -45,4 +45,15 @@ def test_verdicts_list_exact_copies_before_near_ones_and_any_removal_wins():
     doc = Document(id="a/1", text="same", source="a", metadata={"sha256": "h"}, location="a.jsonl:1")
     kept = apply_verdicts(doc, [near, verdicts[0]])
     assert [e["id"] for e in kept.metadata["duplicates"]] == ["b/1", "n/1"]
+    assert doc.metadata == {"sha256": "h"}  # the input (out of a GroupByKey in Beam) is left as it was
     assert apply_verdicts(doc, [verdicts[1]]) is None
+
+
+def test_finalize_fills_defaults_on_a_new_document_leaving_the_input_unchanged():
+    from opencorpus.beam.write import finalize
+
+    doc = Document(id="a/1", text="t", source="a", metadata={"sha256": "h", "license": "MIT"})
+    done = finalize(doc)
+    assert doc.metadata == {"sha256": "h", "license": "MIT"}
+    assert done.metadata == {"sha256": "h", "sha256_published": "h", "license": "MIT", "license_evidence": [],
+                             "language": None, "pii": {}, "duplicates": []}

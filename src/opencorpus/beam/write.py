@@ -7,6 +7,7 @@ so the numbers are the same on every runner.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import apache_beam as beam
@@ -30,15 +31,11 @@ LOCATED = "located"
 
 
 def finalize(doc: Document) -> Document:
-    """Fill the metadata fields every published document has, whichever stages ran."""
-    meta = doc.metadata
-    meta.setdefault("sha256_published", meta["sha256"])
-    meta.setdefault("license", NOASSERTION)
-    meta.setdefault("license_evidence", [])
-    meta.setdefault("language", None)
-    meta.setdefault("pii", {})
-    meta.setdefault("duplicates", [])
-    return doc
+    """The document with the metadata fields every published document has, whichever stages ran
+    (a new Document: the one given is an element Beam forbids changing)."""
+    defaults = {"sha256_published": doc.metadata["sha256"], "license": NOASSERTION, "license_evidence": [],
+                "language": None, "pii": {}, "duplicates": []}
+    return dataclasses.replace(doc, metadata={**defaults, **doc.metadata})
 
 
 class ShardCount(beam.PTransform):

@@ -89,11 +89,13 @@ def resolve_exact_duplicates(members: Iterable[Member]) -> tuple[Member, list[Ve
 
 
 def apply_verdicts(doc: Document, verdicts: Iterable[Verdict]) -> Document | None:
-    """The document with every `duplicates` entry the verdicts give it, or None if one removes it."""
+    """The document with every `duplicates` entry the verdicts give it (a new Document: the one
+    given may come out of a GroupByKey, which Beam forbids changing), or None if one removes it."""
     ranked = sorted(verdicts, key=lambda v: v.rank)
     if any(v.duplicates is None for v in ranked):
         return None
     entries = [dict(e) for v in ranked for e in v.duplicates or ()]
-    if entries:
-        doc.metadata["duplicates"] = list(doc.metadata.get("duplicates", [])) + entries
-    return doc
+    if not entries:
+        return doc
+    return dataclasses.replace(doc, metadata={**doc.metadata,
+                                              "duplicates": list(doc.metadata.get("duplicates", [])) + entries})
