@@ -104,6 +104,17 @@ def _parser() -> argparse.ArgumentParser:
                                 "the rebuild is identical)")
     reproduce.set_defaults(func=cmd_reproduce)
 
+    publish = sub.add_parser("publish", help="copy a published version to another root (any fsspec URL) and publish it there",
+                             description="Copy the version at VERSION_URL to DEST/<corpus>/<version>/ (DEST: a snapshot "
+                                         "root such as s3://bucket/corpora), check every file there against the manifest, "
+                                         "then write manifest.json and LATEST (never moved back). Prints the new version's "
+                                         "URL last. Exit 1 when the version is published there already (nothing written) "
+                                         "or a copied file differs (named; nothing published), 2 for a store that cannot "
+                                         "be used, 3 when VERSION_URL holds no published version.")
+    publish.add_argument("snapshot", metavar="VERSION_URL", help="a version URL, or a corpus root (resolved through LATEST)")
+    publish.add_argument("dest", metavar="DEST", help="the destination snapshot root: the copy goes to DEST/<corpus>/<version>/")
+    publish.set_defaults(func=cmd_publish)
+
     keygen = sub.add_parser("keygen", help="make an Ed25519 key pair for signing snapshots",
                             description="Write PREFIX.key (private, mode 0600) and PREFIX.pub.")
     keygen.add_argument("prefix", metavar="PREFIX")
@@ -748,6 +759,31 @@ def cmd_reproduce(args: argparse.Namespace, beam_args: list[str]) -> int:
         return _error(str(e), EXIT_FAILED)
     print("\n".join(result.report()))
     return EXIT_OK if result.identical else EXIT_FAILED
+
+
+def cmd_publish(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from opencorpus.snapshot.claims import VersionBusyError
+    from opencorpus.snapshot.mirror import CopyMismatch, DestinationOverlaps, SourceDamaged, publish_copy
+    from opencorpus.snapshot.publish import VersionExistsError
+    from opencorpus.snapshot.verify import SnapshotNotFound
+
+    for url in (args.snapshot, args.dest):
+        try:
+            storage.check_protocol(url)
+        except (ValueError, ImportError) as e:  # an unknown protocol, or its filesystem not installed
+            return _error(f"{url}: {e}", EXIT_USAGE)
+    try:
+        version_url = publish_copy(args.snapshot, args.dest)
+    except SnapshotNotFound as e:
+        return _error(str(e), EXIT_NOT_FOUND)
+    except (DestinationOverlaps, storage.StoreError) as e:
+        return _error(str(e), EXIT_USAGE)
+    except (VersionExistsError, VersionBusyError, SourceDamaged, CopyMismatch) as e:
+        return _error(str(e), EXIT_FAILED)
+    except OSError as e:  # a source file gone, a write refused: the destination holds no version
+        return _error(f"the copy failed, nothing published: {e}", EXIT_FAILED)
+    print(version_url)
+    return EXIT_OK
 
 
 def cmd_keygen(args: argparse.Namespace, beam_args: list[str]) -> int:

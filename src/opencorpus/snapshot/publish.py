@@ -71,12 +71,12 @@ def publish(version_url: str, manifest: dict[str, Any], run_info: dict[str, Any]
     data = manifest_bytes(manifest)
     storage.write_atomic(manifest_url, data)
     corpus_url, version = posixpath.split(version_url.rstrip("/"))
-    _update_latest(corpus_url, version)
+    update_latest(corpus_url, version)
     storage.remove_tree(claim_url(corpus_url, version))
     return hashlib.sha256(data).hexdigest()
 
 
-def _update_latest(corpus_url: str, version: str) -> None:
+def update_latest(corpus_url: str, version: str) -> None:
     """Point LATEST at `version` unless it names a higher vN already (an older run finishing late)."""
     latest_url = storage.join(corpus_url, layout.LATEST)
     if storage.exists(latest_url):
