@@ -53,8 +53,9 @@ DISTRIBUTION_FILES = {".dist-info": ("METADATA", ("RECORD",)),
 TOKENIZER_KEYS = ("path", "vocab", "merges", "train", "eos", "bos", "formats", "order")
 TRAIN_DEFAULTS = {"vocab_size": 32000, "min_frequency": 2, "sample_size": 10000, "special_tokens": []}
 DEFAULT_EOS = "<|endoftext|>"
-# On-disk token layouts: Megatron .bin/.idx and datatrove .ds/.ds.index/.ds.metadata (same token bytes).
-TOKEN_FORMATS = ("megatron", "datatrove")
+# On-disk token layouts: Megatron .bin/.idx, datatrove .ds/.ds.index/.ds.metadata and OLMo/Dolma
+# tokens/olmo/ .npy/.csv.gz (same token bytes).
+TOKEN_FORMATS = ("megatron", "datatrove", "olmo")
 ORDER_UNITS = ("document", "window")
 ORDER_DEFAULTS = {"unit": "document", "window_tokens": 2048}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -478,7 +479,7 @@ def _tokenizer(raw: Any, where: str) -> dict[str, Any] | None:
     if ("vocab" in raw) != ("merges" in raw):
         raise RecipeError(f"{where}: 'vocab' and 'merges' go together")
     out: dict[str, Any] = {"eos": raw.get("eos", DEFAULT_EOS), "bos": raw.get("bos")}
-    # EOS is what separates documents in a token stream (Megatron and datatrove readers rely on it).
+    # EOS is what separates documents in a token stream (Megatron, datatrove and OLMo readers rely on it).
     _expect(out["eos"], str, f"{where}.eos", "a token string (EOS ends every document)")
     if out["bos"] is not None:
         _expect(out["bos"], str, f"{where}.bos", "a token string or null")

@@ -20,7 +20,7 @@ from opencorpus.formats.documents import shard_of, shards_for_bytes
 from opencorpus.formats.facts import document_facts
 from opencorpus.formats.jsonl import jsonl_zst_writer, write_jsonl_zst
 from opencorpus.formats.scratch import read_frame
-from opencorpus.formats.tokens import STREAMS, write_token_shard
+from opencorpus.formats.tokens import STREAMS, token_file, write_token_shard
 from opencorpus.stages.license import NOASSERTION
 from opencorpus.stages.tokenize import TokenEncoder, encode_documents
 
@@ -137,8 +137,8 @@ class _WritePart(beam.DoFn):
         if tokenizer:
             total = sum(n or 0 for n in tokens)
             for fmt in tokenizer["formats"]:
-                facts[("files", layout.tokens_part(part, STREAMS[fmt]), "documents")] += len(located)
-                facts[("files", layout.tokens_part(part, STREAMS[fmt]), "tokens")] += total
+                facts[("files", token_file(part, STREAMS[fmt]), "documents")] += len(located)
+                facts[("files", token_file(part, STREAMS[fmt]), "tokens")] += total
             yield beam.pvalue.TaggedOutput(TOKEN_PARTS, (part, len(located), total))
         yield from sorted(facts.items())
 

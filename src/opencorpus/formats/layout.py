@@ -14,6 +14,8 @@ DEAD_LETTER = "dead_letter/dead_letter.jsonl.zst"
 INDEX_META = "index/index.json"
 # The seeded training order over every token part (formats/order.py).
 TOKEN_ORDER = "tokens/order.npy"
+# The OLMo/Dolma token layout's folder (formats/olmo_tokens.py).
+OLMO_TOKENS = "tokens/olmo"
 # Where a run keeps documents between reading and their part (formats/scratch.py); removed
 # before the manifest is built, and with the rest of an unpublished version otherwise.
 SCRATCH = "_scratch"
@@ -48,6 +50,15 @@ def removed_part(part: int) -> str:
 def tokens_part(part: int, suffix: str) -> str:
     """suffix: 'bin', 'idx', 'csv.gz' or datatrove's 'ds', 'ds.index', 'ds.metadata'."""
     return f"tokens/{part_name(part)}.{suffix}"
+
+
+def olmo_tokens_part(part: int, suffix: str) -> str:
+    """suffix: 'npy' (token ids) or 'csv.gz' (Dolma's metadata rows); see formats/olmo_tokens.py.
+
+    A folder of its own: Dolma's tools pair every .npy under a prefix with the .csv.gz of the same
+    stem, so neither tokens/order.npy nor the Megatron layout's part .csv.gz may sit beside them.
+    """
+    return f"{OLMO_TOKENS}/{part_name(part)}.{suffix}"
 
 
 def index_shard(index: str, prefix: str) -> str:

@@ -5,9 +5,10 @@ included) back to back, little-endian; `.idx` is Megatron's MMIDIDX v1 index, wr
 byte for byte as megatron-core's IndexedDatasetBuilder/_IndexWriter write it
 (megatron/core/datasets/indexed_dataset.py), so Megatron trainers read the pair as is;
 `.csv.gz` maps every token range back to its document id, source and published hash.
-When the recipe asks for it, datatrove's `.ds` layout (formats/datatrove_tokens.py) is
-written in the same pass from the same token bytes. All are deterministic: the same
-documents give the same bytes.
+When the recipe asks for them, datatrove's `.ds` layout (formats/datatrove_tokens.py) and
+OLMo/Dolma's `tokens/olmo/` `.npy` + `.csv.gz` (formats/olmo_tokens.py) are written in the
+same pass from the same token bytes. All are deterministic: the same documents give the
+same bytes.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import io
 import struct
 from array import array
 from contextlib import ExitStack
-from typing import IO, Iterable, NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
 from opencorpus import storage
-from opencorpus.formats import datatrove_tokens, layout
+from opencorpus.formats import datatrove_tokens, layout, olmo_tokens
 
 INDEX_MAGIC = b"MMIDIDX\x00\x00"
 INDEX_VERSION = 1
@@ -34,8 +35,8 @@ CSV_HEADER = ("start", "end", "id", "source", "sha256_published")
 GZIP_LEVEL = 6
 _HEADER = struct.Struct("<9sQBQQ")  # magic, version, dtype code, sequence count, document count
 _MAX_SEQUENCE = np.iinfo(np.int32).max  # Megatron stores sequence lengths as int32
-# The token stream file of each layout; both hold the same bytes.
-STREAMS = {"megatron": "bin", "datatrove": "ds"}
+# The token stream file of each layout (a key of token_file); all hold the same bytes.
+STREAMS = {"megatron": "bin", "datatrove": "ds", "olmo": olmo_tokens.TOKENS}
 
 
 class TokenShardError(ValueError):
@@ -56,13 +57,18 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype("<u2") if vocab_size < 65500 else np.dtype("<i4")
 
 
-def _urls(version_url: str, part: int, suffixes: Sequence[str] = ("bin", "idx", "csv.gz")) -> dict[str, str]:
-    return {suffix: storage.join(version_url, layout.tokens_part(part, suffix)) for suffix in suffixes}
+def token_file(part: int, key: str) -> str:
+    """A part's token file inside the version: `key` is a suffix under tokens/ or a key of olmo_tokens."""
+    return olmo_tokens.path(part, key) if key in olmo_tokens.SUFFIXES else layout.tokens_part(part, key)
 
 
-def suffixes(formats: Sequence[str]) -> tuple[str, ...]:
-    """Every token file suffix a part has with these formats (the .csv.gz always)."""
-    per_format = {"megatron": ("bin", "idx"), "datatrove": datatrove_tokens.SUFFIXES}
+def _urls(version_url: str, part: int, keys: Sequence[str] = ("bin", "idx", "csv.gz")) -> dict[str, str]:
+    return {key: storage.join(version_url, token_file(part, key)) for key in keys}
+
+
+def file_keys(formats: Sequence[str]) -> tuple[str, ...]:
+    """The token_file keys of every file a part has with these formats (the .csv.gz always)."""
+    per_format = {"megatron": ("bin", "idx"), "datatrove": datatrove_tokens.SUFFIXES, "olmo": tuple(olmo_tokens.SUFFIXES)}
     return ("csv.gz", *(s for f in formats for s in per_format[f]))
 
 
@@ -84,31 +90,36 @@ def _checked_ids(doc_id: str, ids: Sequence[int] | np.ndarray, dtype: np.dtype) 
     return arr.astype(dtype)
 
 
-def _csv_writer(raw: IO[bytes], stack: ExitStack):
+def _csv_writer(url: str, stack: ExitStack, lineterminator: str = "\n"):
     """A CSV writer into deterministic gzip: mtime 0, no file name, fixed level."""
+    raw = stack.enter_context(storage.open_url(url, "wb"))
     gz = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0))
     text = stack.enter_context(io.TextIOWrapper(gz, encoding="utf-8", newline=""))
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    return writer
+    return csv.writer(text, lineterminator=lineterminator)
 
 
 def _write_streams(urls: dict[str, str], streams: Sequence[str], docs: Iterable[tuple[str, str, str, Sequence[int] | np.ndarray]],
-                   dtype: np.dtype) -> array:
-    """Stream documents into the token stream files and .csv.gz; returns the per-document token counts."""
+                   dtype: np.dtype, part: int) -> array:
+    """Stream documents into the token stream files and the row tables (.csv.gz, and OLMo's when
+    asked for); returns the per-document token counts."""
     lengths = array("q")
     start = 0
     with ExitStack() as stack:
         outs = [stack.enter_context(storage.open_url(urls[s], "wb")) for s in streams]
-        rows = _csv_writer(stack.enter_context(storage.open_url(urls["csv.gz"], "wb")), stack)
-        for doc_id, source, sha256_published, ids in docs:
+        rows = _csv_writer(urls["csv.gz"], stack)
+        rows.writerow(CSV_HEADER)
+        olmo_rows = _csv_writer(urls[olmo_tokens.METADATA], stack, olmo_tokens.LINE_END) if olmo_tokens.METADATA in urls else None
+        for line, (doc_id, source, sha256_published, ids) in enumerate(docs):
             arr = _checked_ids(doc_id, ids, dtype)
             data = arr.tobytes()
             for out in outs:
                 out.write(data)
-            rows.writerow((start, start + arr.size, doc_id, source, sha256_published))
+            end = start + arr.size
+            rows.writerow((start, end, doc_id, source, sha256_published))
+            if olmo_rows is not None:
+                olmo_rows.writerow(olmo_tokens.metadata_row(start, end, doc_id, part, line))
             lengths.append(arr.size)
-            start += arr.size
+            start = end
     return lengths
 
 
@@ -120,14 +131,14 @@ def index_bytes(lengths: Sequence[int], dtype: np.dtype) -> bytes:
     (byte offsets into .bin), document indices int64 (0, 1, ..., n: the builder starts
     them with 0 and appends the sequence count at every end_document).
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    count = lengths.size
-    pointers = (np.cumsum(lengths) - lengths) * dtype.itemsize
+    sizes = np.asarray(lengths, dtype=np.int64)
+    count = sizes.size
+    pointers = (np.cumsum(sizes) - sizes) * dtype.itemsize
     document_indices = np.arange(count + 1, dtype=np.int64)
     header = _HEADER.pack(INDEX_MAGIC, INDEX_VERSION, DTYPE_CODES[dtype.name], count, document_indices.size)
     return b"".join((
         header,
-        lengths.astype("<i4").tobytes(),
+        sizes.astype("<i4").tobytes(),
         pointers.astype("<i8").tobytes(),
         document_indices.astype("<i8").tobytes(),
     ))
@@ -138,19 +149,20 @@ def write_token_shard(version_url: str, part: int, docs: Iterable[tuple[str, str
                       tokenizer_name: str = layout.TOKENIZER) -> dict[str, int]:
     """Write one part's token files in one pass; returns document and token counts.
 
-    docs: (id, source, sha256_published, token ids with EOS), streamed in the given order.
-    formats: "megatron" (.bin + .idx) and/or "datatrove" (.ds + .ds.index + .ds.metadata);
-    the .csv.gz is always written. Index files are what make a stream readable, so they are
-    removed first and written only after the streams are complete; on any error every file
-    of the part is removed.
+    docs: (id, source, sha256_published, token ids with EOS), streamed in the given order: the
+    order of the part's documents file, whose lines OLMo's rows name.
+    formats: "megatron" (.bin + .idx), "datatrove" (.ds + .ds.index + .ds.metadata) and/or
+    "olmo" (tokens/olmo/ .npy + .csv.gz); the .csv.gz is always written. Index files are what
+    make a stream readable, so they are removed first and written only after the streams are
+    complete; on any error every file of the part is removed.
     """
-    urls = _urls(version_url, part, suffixes(formats))
+    urls = _urls(version_url, part, file_keys(formats))
     dtype = token_dtype(vocab_size)
     streams = [STREAMS[f] for f in formats]
-    for suffix in urls.keys() - {"csv.gz", *streams}:
-        storage.remove_tree(urls[suffix])
+    for key in urls.keys() - {"csv.gz", olmo_tokens.METADATA, *streams}:
+        storage.remove_tree(urls[key])
     try:
-        lengths = _write_streams(urls, streams, docs, dtype)
+        lengths = _write_streams(urls, streams, docs, dtype, part)
         total = int(sum(lengths))
         if "datatrove" in formats:
             storage.write_bytes(urls["ds.metadata"], datatrove_tokens.metadata_bytes(tokenizer_name, dtype.itemsize, total))

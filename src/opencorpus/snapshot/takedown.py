@@ -48,7 +48,7 @@ from opencorpus.formats.index import (
 )
 from opencorpus.formats.jsonl import read_jsonl_zst, read_lines_zst, write_jsonl_zst, write_lines_zst
 from opencorpus.formats.order import training_order, write_order
-from opencorpus.formats.tokens import STREAMS, read_token_rows, suffixes, write_token_shard
+from opencorpus.formats.tokens import STREAMS, file_keys, read_token_rows, token_file, write_token_shard
 from opencorpus.snapshot.publish import published_versions
 
 STAGE = TAKEDOWN
@@ -207,7 +207,7 @@ def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], rea
     for part in located:
         rewritten |= {layout.documents_part(part), layout.removed_part(part)}
         if tokenizer is not None:
-            rewritten |= {layout.tokens_part(part, s) for s in suffixes(tokenizer["formats"])}
+            rewritten |= {token_file(part, key) for key in file_keys(tokenizer["formats"])}
     copies = [f["path"] for f in manifest["files"] if f["path"] not in rewritten]
     details = {"request": request, "reason": reason, "version": version}
     # Parts are independent and zstd works outside the GIL: one thread per core.
@@ -284,7 +284,7 @@ def _rewrite_part(previous_url: str, new_url: str, part: int, lines: set[int], t
             start, end = rows[doc.line][:2]
             doc.tokens = end - start
         stream = STREAMS[tokenizer["formats"][0]]
-        data = storage.read_bytes(storage.join(previous_url, layout.tokens_part(part, stream)))
+        data = storage.read_bytes(storage.join(previous_url, token_file(part, stream)))
         tokens = np.frombuffer(data, dtype=np.dtype(tokenizer["dtype"]).newbyteorder("<"))
         rest = ((doc_id, source, sha, tokens[start:end]) for line, (start, end, doc_id, source, sha) in enumerate(rows)
                 if line not in lines)
@@ -314,8 +314,8 @@ def _update_stats(stats: dict[str, Any], docs: list[Taken], tokenizer: dict[str,
         _add(stats, ("files", layout.removed_part(d.part), "documents"), 1)
         if tokenizer is not None:
             for fmt in tokenizer["formats"]:
-                _add(stats, ("files", layout.tokens_part(d.part, STREAMS[fmt]), "documents"), -1)
-                _add(stats, ("files", layout.tokens_part(d.part, STREAMS[fmt]), "tokens"), -(d.tokens or 0))
+                _add(stats, ("files", token_file(d.part, STREAMS[fmt]), "documents"), -1)
+                _add(stats, ("files", token_file(d.part, STREAMS[fmt]), "tokens"), -(d.tokens or 0))
             _add(stats, ("files", layout.TOKEN_ORDER, "documents"), -1)
             _add(stats, ("files", layout.TOKEN_ORDER, "tokens"), -(d.tokens or 0))
     # A name whose every document went is gone, as a run without those documents would have it.
@@ -329,8 +329,8 @@ def _update_stats(stats: dict[str, Any], docs: list[Taken], tokenizer: dict[str,
 
 def _write_order(new_url: str, stats: dict[str, Any], tokenizer: dict[str, Any], seed: int, parts: int) -> None:
     stream = STREAMS[tokenizer["formats"][0]]
-    counts = [(p, stats["files"][layout.tokens_part(p, stream)]["documents"],
-               stats["files"][layout.tokens_part(p, stream)]["tokens"]) for p in range(parts)]
+    counts = [(p, stats["files"][token_file(p, stream)]["documents"],
+               stats["files"][token_file(p, stream)]["tokens"]) for p in range(parts)]
     order = tokenizer["config"]["order"]
     write_order(storage.join(new_url, layout.TOKEN_ORDER),
                 training_order(counts, order["unit"], order["window_tokens"], seed))
