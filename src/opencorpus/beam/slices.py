@@ -72,7 +72,8 @@ class _ProcessSlice(beam.DoFn):
         for v in joined["verdicts"]:
             verdicts.setdefault(v.node, []).append(v)
         outcomes: list[Outcome] = []  # removed records and dead letters: no text, few
-        kept = (d for d in read_merged(joined["frames"]) if apply_verdicts(d, verdicts.get(doc_node(d), ())) is not None)
+        judged = (apply_verdicts(d, verdicts.get(doc_node(d), ())) for d in read_merged(joined["frames"]))
+        kept = (d for d in judged if d is not None)
         docs = _documents(self._staged(slice_, kept), outcomes)
         sampled: list[tuple[str, str]] = []
         if sample is not None:
