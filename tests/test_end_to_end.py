@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from conftest import BEAM, DEMO_DATA, make_e2e_recipe, read_documents, read_manifest
 
 from opencorpus import storage
 from opencorpus.cli import main
@@ -17,70 +17,24 @@ from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.formats.tokens import read_token_shard
 from opencorpus.stages.tokenize import TokenEncoder
 
-DATA = Path(__file__).parent / "data" / "demo"
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
-RECIPE = """\
-name: e2e
-date: 2026-11-01
-seed: 7
-sources:
-  - {{name: debian, uri: data/libzstd-debian.jsonl.zst, kind: code, license: MIT}}
-  - {{name: vendored, uri: data/vendored-python.jsonl.zst, kind: code}}
-  - {{name: changelogs, uri: data/debian-changelogs.jsonl.zst}}
-  - {{name: broken, uri: data/broken.jsonl}}
-  - {{name: nothing, uri: "data/absent-*.jsonl", optional: true}}
-tokenizer: {{train: {{vocab_size: 600, sample_size: 300}}}}
-output: {{shards: 3}}
-{extra}"""
-BROKEN = (
-    b'{"id": "ok-1", "text": "A good line. SPDX-License-Identifier: Apache-2.0"}\n'
-    b'{"id": "bad-json", "text": \n'
-    b'{"id": "bad-utf8", "text": "caf\xe9"}\n'
-    b'{"id": "unknown-spdx", "text": "SPDX-License-Identifier: Nonsense-9.9"}\n'
-    b'{"id": "no-text"}\n'
-)
-
-
-def make_recipe(folder: Path, extra: str = "") -> Path:
-    data = folder / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    for name in ("libzstd-debian.jsonl.zst", "vendored-python.jsonl.zst", "debian-changelogs.jsonl.zst"):
-        shutil.copy(DATA / name, data / name)
-    (data / "broken.jsonl").write_bytes(BROKEN)
-    (folder / "recipe.yaml").write_text(RECIPE.format(extra=extra))
-    return folder / "recipe.yaml"
-
 
 def run(recipe: Path, output: Path, capsys) -> tuple[int, str]:
     code = main(["run", str(recipe), "--output", str(output), *BEAM])
     return code, capsys.readouterr().out
 
 
-@pytest.fixture(scope="module")
-def snapshot(tmp_path_factory):
-    """One run of the e2e recipe; (version folder, stdout)."""
-    folder = tmp_path_factory.mktemp("e2e")
-    recipe = make_recipe(folder / "recipe")
-    code = main(["run", str(recipe), "--output", str(folder / "out"), *BEAM])
-    assert code == 0
-    return folder / "out" / "e2e" / "v1"
-
-
-def documents(version: Path) -> list[dict]:
-    return [d for part in sorted((version / "documents").iterdir()) for d in read_jsonl_zst(str(part))]
-
-
-def manifest(version: Path) -> dict:
-    return json.loads((version / layout.MANIFEST).read_text())
+@pytest.fixture
+def snapshot(e2e_snapshot):
+    return e2e_snapshot
 
 
 def test_every_input_is_accounted_for(snapshot):
-    counts = manifest(snapshot)["counts"]
+    counts = read_manifest(snapshot)["counts"]
     removed = sum(n for r in counts["removed"].values() for n in r.values())
     dead = sum(n for r in counts["dead_letter"].values() for n in r.values())
     assert counts["input"] == 56 + 33 + 400 + 5
     assert counts["input"] == counts["output"] + removed + dead
-    assert counts["output"] == len(documents(snapshot))
+    assert counts["output"] == len(read_documents(snapshot))
 
 
 def test_bad_records_go_to_dead_letters_with_file_and_line(snapshot):
@@ -88,8 +42,8 @@ def test_bad_records_go_to_dead_letters_with_file_and_line(snapshot):
     assert {(d["location"], d["reason"]) for d in dead} == {
         ("data/broken.jsonl:2", "malformed-json"), ("data/broken.jsonl:3", "invalid-utf8"),
         ("data/broken.jsonl:5", "missing-field")}
-    assert manifest(snapshot)["counts"]["dead_letter"] == {"ingest": {"invalid-utf8": 1, "malformed-json": 1, "missing-field": 1}}
-    docs = {d["id"]: d for d in documents(snapshot)}
+    assert read_manifest(snapshot)["counts"]["dead_letter"] == {"ingest": {"invalid-utf8": 1, "malformed-json": 1, "missing-field": 1}}
+    docs = {d["id"]: d for d in read_documents(snapshot)}
     assert docs["broken/ok-1"]["metadata"]["license"] == "Apache-2.0"
     assert docs["broken/unknown-spdx"]["metadata"]["license"] == "NOASSERTION"
 
@@ -100,7 +54,7 @@ def test_exact_duplicates_are_removed_and_disclosed(snapshot):
     near = {r["id"]: r for r in records if r["stage"] == "near_dedup"}
     assert removed and all(r["reason"] == "exact-duplicate" for r in removed)
     assert all("text" not in r for r in records)
-    docs = {d["id"]: d for d in documents(snapshot)}
+    docs = {d["id"]: d for d in read_documents(snapshot)}
     for r in removed:
         kept = r["details"]["duplicate_of"]
         if kept in near:  # the exact survivor was then a near-duplicate: the near survivor lists the copy
@@ -116,11 +70,11 @@ def test_exact_duplicates_are_removed_and_disclosed(snapshot):
 
 def test_pii_is_redacted_and_counted(snapshot):
     emails = set()
-    for r in read_jsonl_zst(str(DATA / "debian-changelogs.jsonl.zst")):
+    for r in read_jsonl_zst(str(DEMO_DATA / "debian-changelogs.jsonl.zst")):
         emails |= set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", r["text"]))
-    published = "\n".join(d["text"] for d in documents(snapshot))
+    published = "\n".join(d["text"] for d in read_documents(snapshot))
     assert emails and not [e for e in emails if e in published]
-    m = manifest(snapshot)
+    m = read_manifest(snapshot)
     assert m["pii"]["EMAIL_ADDRESS"] >= 400 and m["pii"]["PERSON"] > 0
     stats_text = (snapshot / layout.STATS).read_text() + (snapshot / layout.MANIFEST).read_text()
     assert not [e for e in emails if e in stats_text]
@@ -132,14 +86,14 @@ def test_documents_are_dolma_records_in_their_key_range_and_order(snapshot):
         ids = [d["id"] for d in read_jsonl_zst(str(part))]
         assert ids and ids == sorted(ids, key=order_key)
         assert {shard_of(doc_id, len(parts)) for doc_id in ids} == {i}
-    doc = documents(snapshot)[0]
+    doc = read_documents(snapshot)[0]
     assert set(doc) == {"id", "text", "source", "added", "created", "metadata"}
     assert doc["added"] == "2026-11-01"
     assert {"sha256", "sha256_published", "license", "license_evidence", "pii", "duplicates"} <= set(doc["metadata"])
 
 
 def test_token_shards_decode_to_the_published_text(snapshot):
-    m = manifest(snapshot)
+    m = read_manifest(snapshot)
     tok = m["tokenizer"]
     assert tok["origin"] == "train" and tok["vocab_size"] == 600 and tok["dtype"] == "uint16"
     encoder = TokenEncoder((snapshot / layout.TOKENIZER).read_text(), tok["eos"], tok["bos"])
@@ -170,7 +124,7 @@ def test_snapshot_verifies_and_a_flipped_byte_is_named(snapshot, tmp_path, capsy
 
 
 def test_rebuild_is_byte_identical_elsewhere(snapshot, tmp_path, capsys):
-    recipe = make_recipe(tmp_path / "elsewhere")
+    recipe = make_e2e_recipe(tmp_path / "elsewhere")
     code, out = run(recipe, tmp_path / "out2", capsys)
     assert code == 0
     again = tmp_path / "out2" / "e2e" / "v1"
@@ -182,7 +136,7 @@ def test_rebuild_is_byte_identical_elsewhere(snapshot, tmp_path, capsys):
 
 
 def test_publishing_onto_an_existing_version_stops_before_work(tmp_path, capsys):
-    recipe = make_recipe(tmp_path / "r", extra="version: v1\nstages: {pii: false}\ntokenizer: false\n")
+    recipe = make_e2e_recipe(tmp_path / "r", extra="version: v1\nstages: {pii: false}\ntokenizer: false\n")
     assert run(recipe, tmp_path / "out", capsys)[0] == 0
     before = (tmp_path / "out" / "e2e" / "v1" / layout.MANIFEST).read_bytes()
     code = main(["run", str(recipe), "--output", str(tmp_path / "out"), *BEAM])
@@ -192,7 +146,7 @@ def test_publishing_onto_an_existing_version_stops_before_work(tmp_path, capsys)
 
 
 def test_recipe_typo_is_a_usage_error(tmp_path, capsys):
-    recipe = make_recipe(tmp_path / "r", extra="stages: {dedupe: {}}\n")
+    recipe = make_e2e_recipe(tmp_path / "r", extra="stages: {dedupe: {}}\n")
     assert main(["run", str(recipe), "--output", str(tmp_path / "out")]) == 2
     assert "unknown key 'dedupe' (did you mean 'dedup'?)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -209,8 +163,8 @@ def test_hash_command(tmp_path, capsys):
 
 
 def test_an_empty_source_is_reported_and_the_run_goes_on(tmp_path, capsys, caplog):
-    recipe = make_recipe(tmp_path / "r", extra="stages: {pii: false}\ntokenizer: false\n")
+    recipe = make_e2e_recipe(tmp_path / "r", extra="stages: {pii: false}\ntokenizer: false\n")
     code, out = run(recipe, tmp_path / "out", capsys)
     assert code == 0
     assert "source nothing: no files match data/absent-*.jsonl" in caplog.text
-    assert "nothing" not in manifest(tmp_path / "out" / "e2e" / "v1")["sources"]
+    assert "nothing" not in read_manifest(tmp_path / "out" / "e2e" / "v1")["sources"]
