@@ -28,10 +28,17 @@ def renderers() -> tuple[tuple[str, Renderer], ...]:
 def with_cards(version_url: str, manifest: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
     """Write every card into the version folder; the manifest with them listed (files sorted)."""
     data_files = [f for f in manifest["files"] if f["path"] not in layout.CARDS]
-    data_manifest = {**manifest, "files": data_files}
+    data_manifest = {**manifest, "files": data_files, "recipe": _stages_off_as_none(manifest["recipe"])}
     cards = []
     for path, render in renderers():
         data = render(data_manifest, stats)
         storage.write_bytes(storage.join(version_url, path), data)
         cards.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     return {**manifest, "files": sorted(data_files + cards, key=lambda f: f["path"])}
+
+
+def _stages_off_as_none(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The recipe with a stage or tokenizer turned off (`false` in the recipe as run) as None, the
+    one way renderers test for it; `{}` stays: a stage on with its defaults."""
+    stages = {name: None if options is False else options for name, options in recipe.get("stages", {}).items()}
+    return {**recipe, "stages": stages, "tokenizer": recipe.get("tokenizer") or None}
