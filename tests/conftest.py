@@ -1,19 +1,31 @@
 """What several test modules share: the e2e recipe and one session-wide run of it (the real
 pipeline, FnApiRunner, as the `e2e_snapshot` fixture), and readers of a version folder
-(imported: `from conftest import read_documents`)."""
+(imported: `from conftest import read_documents`); the lookup corpus (`LOOKUP_DOCS`, its builder
+`build_lookup_snapshot`, `serve_lookup` and `lookup_hash_of`) and one session-wide run of it
+(the `lookup_snapshot` fixture), read by the lookup CLI, API, fuzz and page tests; and the
+near-dedup helpers (`near_dup_options`, `near_dup_doc`, `near_dup_real_docs`,
+`near_dup_truth_clusters`) used with and without Beam. Test modules never import each other."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from opencorpus.cli import main
+from opencorpus.document import Document, canonical_hash
 from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst
+from opencorpus.lookup.limits import DEFAULTS, Limits, server_config
+from opencorpus.recipe import parse_recipe
 
 DEMO_DATA = Path(__file__).parent / "data" / "demo"
 BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
@@ -68,3 +80,105 @@ def e2e_snapshot(tmp_path_factory) -> Path:
     assert main(["run", str(recipe), "--output", str(folder / "out"), *BEAM]) == 0
     return folder / "out" / "e2e" / "v1"
 
+
+# ---- lookup: a small web corpus for the license lookup (CLI, HTTP API, fuzzing, web page) ----
+
+LOOKUP_DOCS = [
+    {"id": "a", "text": "SPDX-License-Identifier: MIT\nThe quick brown fox jumps over the lazy dog.",
+     "url": "HTTP://Example.COM:80/a?x=1&b=2#top"},
+    # The same canonical text as "a" (trailing spaces, CRLF): exact dedup removes it in a's favour.
+    {"id": "b", "text": "SPDX-License-Identifier: MIT\r\nThe quick brown fox jumps over the lazy dog.  \r\n",
+     "url": "https://example.com/b"},
+    {"id": "c", "text": "\ufeffCafe\u0301 society minutes.\r\nSecond line, with a combining accent.\r\n",
+     "url": "https://example.com/c"},
+    # A page known by its IRI (as a browser shows it); a crawler would have archived its URI.
+    {"id": "d", "text": "SPDX-License-Identifier: Apache-2.0\nA different text entirely, about zebras and their stripes.",
+     "url": "https://Bücher.example/café/zèbres?q=thé"},
+]
+LOOKUP_RECIPE = """\
+name: lookup
+date: 2026-11-01
+sources:
+  - {name: web, uri: data/docs.jsonl, url_field: url, license: CC-BY-4.0}
+stages: {pii: false}
+tokenizer: false
+output: {shards: 2}
+"""
+
+
+def build_lookup_snapshot(folder: Path) -> Path:
+    """Run the real pipeline on LOOKUP_DOCS; returns the corpus root (its LATEST names v1)."""
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "docs.jsonl").write_text("".join(json.dumps(d) + "\n" for d in LOOKUP_DOCS), encoding="utf-8")
+    (folder / "recipe.yaml").write_text(LOOKUP_RECIPE)
+    assert main(["run", str(folder / "recipe.yaml"), "--output", str(folder / "out"), "--quiet", *BEAM]) == 0
+    return folder / "out" / "lookup"
+
+
+@pytest.fixture(scope="session")
+def lookup_snapshot(tmp_path_factory) -> Path:
+    """The corpus root of one run of the lookup recipe, shared by every test that only reads it
+    (a test that changes a snapshot, e.g. a takedown, builds its own with build_lookup_snapshot)."""
+    return build_lookup_snapshot(tmp_path_factory.mktemp("lookup"))
+
+
+def lookup_hash_of(doc_id: str) -> str:
+    """The canonical hash of LOOKUP_DOCS' document `doc_id`."""
+    return canonical_hash(next(d["text"] for d in LOOKUP_DOCS if d["id"] == doc_id))
+
+
+@contextmanager
+def serve_lookup(version_url: str, limits: Limits = DEFAULTS) -> Iterator[str]:
+    """The real uvicorn server, configured as `opencorpus serve` runs it, on a free 127.0.0.1
+    port in a thread; yields its base URL."""
+    from opencorpus.lookup.server import create_app  # imported here: FastAPI is slow to import for every test
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(server_config(create_app(version_url, limits=limits), log_level="warning", limits=limits))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the lookup server did not start")
+            thread.join(0.05)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
+
+
+# ---- near-dedup: the recorded near-duplicate data and its truth ----------------------------
+
+NEAR_DUP_DATA = Path(__file__).parent / "data" / "near-dup"
+NEAR_DUP_RECIPE = "name: t\ndate: 2026-01-01\nsources: [{name: s, uri: x.jsonl}]\n"
+
+
+def near_dup_options(**overrides) -> dict:
+    """The near_dedup stage's options as NEAR_DUP_RECIPE resolves them, with `overrides`."""
+    return {**parse_recipe(NEAR_DUP_RECIPE).stage("near_dedup"), **overrides}
+
+
+def near_dup_doc(doc_id: str, text: str, license: str | None = "NOASSERTION", **metadata) -> Document:
+    """A document as near dedup meets it: its source from its id, its sha256 and license set."""
+    return Document(id=doc_id, text=text, source=doc_id.split("/")[0],
+                    metadata={"sha256": canonical_hash(text), "license": license, **metadata})
+
+
+def near_dup_real_docs() -> list[Document]:
+    return [near_dup_doc(f"near-dup/{r['id']}", r["text"])
+            for r in map(json.loads, open(NEAR_DUP_DATA / "docs.jsonl", encoding="utf-8"))]
+
+
+def near_dup_truth_clusters(threshold: float = 0.8) -> set[frozenset[str]]:
+    """The clusters the recorded exact Jaccard similarities make at `threshold`."""
+    from opencorpus.stages.near_dedup import components  # imported here: numba is slow to import for every test
+
+    pairs = [json.loads(line) for line in open(NEAR_DUP_DATA / "pairs.jsonl", encoding="utf-8")]
+    roots = components((f"near-dup/{p['a']}", f"near-dup/{p['b']}") for p in pairs if p["jaccard"] >= threshold)
+    clusters: dict[str, set[str]] = {}
+    for node, root in roots.items():
+        clusters.setdefault(root, set()).add(node)
+    return {frozenset(c) for c in clusters.values()}

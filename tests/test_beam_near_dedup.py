@@ -9,12 +9,12 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from conftest import near_dup_doc, near_dup_options, near_dup_real_docs, near_dup_truth_clusters
 
-from opencorpus.beam.spill import SpillDocuments
 from opencorpus.beam.near_dedup import GATHER_LIMIT, ConnectedComponents, NearDedup, NotConvergedError
+from opencorpus.beam.spill import SpillDocuments
 from opencorpus.stages.dedup import Member, apply_verdicts, doc_node
 from opencorpus.stages.near_dedup import components, near_duplicates
-from test_near_dedup import doc, options, real_docs, truth_clusters
 
 
 def _dump(values, path):
@@ -39,7 +39,7 @@ def dedup(docs, tmp_path, gather_limit=GATHER_LIMIT, **overrides):
     def build(pc):
         members = pc | "Members" >> beam.Map(lambda d: (doc_node(d), Member.of(d)))
         frames = pc | "Spill" >> SpillDocuments(str(tmp_path / "scratch"), SLICES, spill_chars=20_000)
-        return (pc, members, frames) | NearDedup(options(**overrides), SLICES, gather_limit)
+        return (pc, members, frames) | NearDedup(near_dup_options(**overrides), SLICES, gather_limit)
 
     verdicts, removed = run(build, docs, tmp_path)
     by_node: dict[str, list] = {}
@@ -51,14 +51,14 @@ def dedup(docs, tmp_path, gather_limit=GATHER_LIMIT, **overrides):
 
 @pytest.mark.parametrize("gather_limit", [0, GATHER_LIMIT], ids=["star-rounds", "gathered"])
 def test_beam_clusters_equal_the_single_process_union_find_on_real_data(tmp_path, gather_limit):
-    survivors, removed = dedup(real_docs(), tmp_path, gather_limit)
-    expected_survivors, expected_removed = near_duplicates(real_docs(), options())
+    survivors, removed = dedup(near_dup_real_docs(), tmp_path, gather_limit)
+    expected_survivors, expected_removed = near_duplicates(near_dup_real_docs(), near_dup_options())
     assert [r.to_record() for r in removed] == [r.to_record() for r in expected_removed]
     assert [d.to_dolma() for d in survivors] == sorted((d.to_dolma() for d in expected_survivors), key=lambda d: d["id"])
     clusters: dict[str, set[str]] = {}
     for r in removed:
         clusters.setdefault(r.details["cluster"], {r.details["duplicate_of"]}).add(r.id)
-    assert {frozenset(c) for c in clusters.values()} == truth_clusters()
+    assert {frozenset(c) for c in clusters.values()} == near_dup_truth_clusters()
     kept = {d.id: d for d in survivors}
     for r in removed:  # each survivor lists its removed copies with source and license
         assert {"id": r.id, "source": r.source, "license": "NOASSERTION"} in kept[r.details["duplicate_of"]].metadata["duplicates"]
@@ -98,8 +98,9 @@ def test_unconverged_components_fail_with_a_clear_message(tmp_path):
 def test_empty_one_word_and_10_mb_documents(tmp_path):
     words = random.Random(1).choices([f"w{i}" for i in range(3000)], k=1_750_000)
     big, mid = " ".join(words), " ".join(words[:100_000])  # > 10 MB, and a 600 kB near-duplicate pair
-    docs = [doc("s/empty1", ""), doc("s/empty2", " \n "), doc("s/word1", "Hello"), doc("s/word2", "HELLO."),
-            doc("s/word3", "bye"), doc("s/big", big), doc("s/mid", mid), doc("s/mid-edited", mid + " one more line")]
+    docs = [near_dup_doc("s/empty1", ""), near_dup_doc("s/empty2", " \n "), near_dup_doc("s/word1", "Hello"),
+            near_dup_doc("s/word2", "HELLO."), near_dup_doc("s/word3", "bye"), near_dup_doc("s/big", big),
+            near_dup_doc("s/mid", mid), near_dup_doc("s/mid-edited", mid + " one more line")]
     survivors, removed = dedup(docs, tmp_path, rounds=2)
     kept = {d.id for d in survivors}
     assert {"s/empty1", "s/empty2", "s/word3", "s/big"} <= kept  # no shingles, or no near copy
@@ -109,7 +110,8 @@ def test_empty_one_word_and_10_mb_documents(tmp_path):
 
 def test_ten_thousand_identical_documents_make_one_cluster(tmp_path):
     same = "the same small document, copied ten thousand times over"
-    docs = [doc(f"copies/{i:05d}", same) for i in range(10_000)] + [doc("s/other", "a different document entirely")]
+    docs = ([near_dup_doc(f"copies/{i:05d}", same) for i in range(10_000)]
+            + [near_dup_doc("s/other", "a different document entirely")])
     survivors, removed = dedup(docs, tmp_path, rounds=2)
     assert [d.id for d in survivors] == ["copies/00000", "s/other"]  # same hash: the smallest id survives
     assert len(removed) == 9_999 and {r.details["duplicate_of"] for r in removed} == {"copies/00000"}

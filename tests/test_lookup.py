@@ -5,90 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-import uvicorn
+from conftest import LOOKUP_DOCS, lookup_hash_of, serve_lookup
 from fastapi.testclient import TestClient
 
 from opencorpus.cli import main
-from opencorpus.document import canonical_hash
-from opencorpus.lookup.limits import DEFAULTS, BodyLimit, Limits, server_config
+from opencorpus.lookup.limits import DEFAULTS, BodyLimit, Limits
 from opencorpus.lookup.server import create_app
 
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
-DOCS = [
-    {"id": "a", "text": "SPDX-License-Identifier: MIT\nThe quick brown fox jumps over the lazy dog.",
-     "url": "HTTP://Example.COM:80/a?x=1&b=2#top"},
-    # The same canonical text as "a" (trailing spaces, CRLF): exact dedup removes it in a's favour.
-    {"id": "b", "text": "SPDX-License-Identifier: MIT\r\nThe quick brown fox jumps over the lazy dog.  \r\n",
-     "url": "https://example.com/b"},
-    {"id": "c", "text": "\ufeffCafe\u0301 society minutes.\r\nSecond line, with a combining accent.\r\n",
-     "url": "https://example.com/c"},
-    # A page known by its IRI (as a browser shows it); a crawler would have archived its URI.
-    {"id": "d", "text": "SPDX-License-Identifier: Apache-2.0\nA different text entirely, about zebras and their stripes.",
-     "url": "https://Bücher.example/café/zèbres?q=thé"},
-]
+# The URI of LOOKUP_DOCS' d: its IRI as a crawler would have archived it.
 D_URI = "https://xn--bcher-kva.example/caf%C3%A9/z%C3%A8bres?q=th%C3%A9"
-RECIPE = """\
-name: lookup
-date: 2026-11-01
-sources:
-  - {name: web, uri: data/docs.jsonl, url_field: url, license: CC-BY-4.0}
-stages: {pii: false}
-tokenizer: false
-output: {shards: 2}
-"""
-
-
-def build_snapshot(folder: Path) -> Path:
-    """Run the real pipeline on DOCS; returns the corpus root (its LATEST names v1)."""
-    (folder / "data").mkdir(parents=True)
-    (folder / "data" / "docs.jsonl").write_text("".join(json.dumps(d) + "\n" for d in DOCS), encoding="utf-8")
-    (folder / "recipe.yaml").write_text(RECIPE)
-    assert main(["run", str(folder / "recipe.yaml"), "--output", str(folder / "out"), "--quiet", *BEAM]) == 0
-    return folder / "out" / "lookup"
-
-
-@contextmanager
-def serve(version_url: str, limits: Limits = DEFAULTS) -> Iterator[str]:
-    """The real uvicorn server, configured as `opencorpus serve` runs it, on a free 127.0.0.1
-    port in a thread; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(server_config(create_app(version_url, limits=limits), log_level="warning", limits=limits))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the lookup server did not start")
-            thread.join(0.05)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    return build_snapshot(tmp_path_factory.mktemp("lookup"))
-
-
-@pytest.fixture(scope="module")
-def client(corpus) -> TestClient:
-    return TestClient(create_app(str(corpus / "v1")))
-
-
-def hash_of(doc_id: str) -> str:
-    return canonical_hash(next(d["text"] for d in DOCS if d["id"] == doc_id))
+def client(lookup_snapshot) -> TestClient:
+    return TestClient(create_app(str(lookup_snapshot / "v1")))
 
 
 def license_cli(capsys, *args: str) -> tuple[int, dict | None, str]:
@@ -100,63 +35,63 @@ def license_cli(capsys, *args: str) -> tuple[int, dict | None, str]:
 # ---- CLI ---------------------------------------------------------------------------------
 
 
-def test_cli_hash_found_with_license_evidence_and_snapshot(corpus, capsys):
-    code, answer, _ = license_cli(capsys, hash_of("d"), "--snapshot", str(corpus))
+def test_cli_hash_found_with_license_evidence_and_snapshot(lookup_snapshot, capsys):
+    code, answer, _ = license_cli(capsys, lookup_hash_of("d"), "--snapshot", str(lookup_snapshot))
     assert code == 0
     assert answer["found"] is True
     assert (answer["id"], answer["source"], answer["license"]) == ("web/d", "web", "Apache-2.0")
     assert answer["evidence"][0]["matched"] == "SPDX-License-Identifier: Apache-2.0"
-    assert answer["snapshot"] == str(corpus / "v1")  # the corpus root resolved through LATEST
+    assert answer["snapshot"] == str(lookup_snapshot / "v1")  # the corpus root resolved through LATEST
 
 
-def test_cli_file_is_hashed_canonically_and_dedup_copy_points_to_survivor(corpus, capsys, tmp_path):
+def test_cli_file_is_hashed_canonically_and_dedup_copy_points_to_survivor(lookup_snapshot, capsys, tmp_path):
     copy = tmp_path / "b.txt"
-    copy.write_bytes(DOCS[1]["text"].encode("utf-8"))
-    code, answer, _ = license_cli(capsys, str(copy), "--snapshot", str(corpus / "v1"))
+    copy.write_bytes(LOOKUP_DOCS[1]["text"].encode("utf-8"))
+    code, answer, _ = license_cli(capsys, str(copy), "--snapshot", str(lookup_snapshot / "v1"))
     assert code == 0
-    assert answer["sha256"] == hash_of("a")
+    assert answer["sha256"] == lookup_hash_of("a")
     assert answer["id"] == "web/a" and answer["license"] == "MIT"
     # Every match: the survivor itself, and the removed copy "web/b" pointing at it.
     assert [(m["id"], m.get("duplicate_of"), m.get("removed", {}).get("id")) for m in answer["matches"]] == [
         ("web/a", None, None), ("web/a", "web/a", "web/b")]
 
 
-def test_cli_url_is_normalized(corpus, capsys):
-    code, answer, _ = license_cli(capsys, "http://EXAMPLE.com/a?x=1&b=2#elsewhere", "--snapshot", str(corpus))
+def test_cli_url_is_normalized(lookup_snapshot, capsys):
+    code, answer, _ = license_cli(capsys, "http://EXAMPLE.com/a?x=1&b=2#elsewhere", "--snapshot", str(lookup_snapshot))
     assert code == 0
     assert answer["url"] == "http://example.com/a?x=1&b=2"
     assert answer["id"] == "web/a"
 
 
-def test_a_non_ascii_url_is_found_by_its_iri_and_its_uri(corpus, client, capsys):
+def test_a_non_ascii_url_is_found_by_its_iri_and_its_uri(lookup_snapshot, client, capsys):
     iri = "https://BÜCHER.example/café/zèbres?q=thé#stripes"
     response = client.post("/v1/lookup", json={"urls": [iri, D_URI, "https://bücher.example/café/zèbres?q=the"]})
     assert response.status_code == 200
     results = response.json()["results"]
     assert [(r["found"], r["url"]) for r in results] == [(True, D_URI), (True, D_URI), (False, D_URI.replace("th%C3%A9", "the"))]
     assert results[0]["id"] == results[1]["id"] == "web/d"
-    code, answer, _ = license_cli(capsys, iri, "--snapshot", str(corpus))
+    code, answer, _ = license_cli(capsys, iri, "--snapshot", str(lookup_snapshot))
     assert (code, answer["url"], answer["id"], answer["license"]) == (0, D_URI, "web/d", "Apache-2.0")
 
 
-def test_cli_unknown_hash_exits_3(corpus, capsys):
-    code, answer, _ = license_cli(capsys, "0" * 64, "--snapshot", str(corpus))
+def test_cli_unknown_hash_exits_3(lookup_snapshot, capsys):
+    code, answer, _ = license_cli(capsys, "0" * 64, "--snapshot", str(lookup_snapshot))
     assert code == 3
     assert answer["found"] is False and answer["matches"] == []
 
 
 @pytest.mark.parametrize("bad, why", [("abc123", "got 6 hex digits"), ("z" * 64, "non-hex characters"),
                                       ("0" * 65, "got 65 hex digits")])
-def test_cli_bad_hash_is_a_usage_error(corpus, capsys, bad, why):
-    code, answer, err = license_cli(capsys, bad, "--snapshot", str(corpus))
+def test_cli_bad_hash_is_a_usage_error(lookup_snapshot, capsys, bad, why):
+    code, answer, err = license_cli(capsys, bad, "--snapshot", str(lookup_snapshot))
     assert code == 2 and answer is None
     assert "is not a sha256 (64 hex digits" in err and why in err
 
 
 @pytest.mark.parametrize("bad", ["http://a:port/", "http://[zz/", "http://a:-1/", "http://[::1]:99999999/",
                                  "http:///no-host", "http://a/\ud800"])
-def test_cli_url_that_cannot_be_normalized_is_a_usage_error(corpus, capsys, bad):
-    code, answer, err = license_cli(capsys, bad, "--snapshot", str(corpus))
+def test_cli_url_that_cannot_be_normalized_is_a_usage_error(lookup_snapshot, capsys, bad):
+    code, answer, err = license_cli(capsys, bad, "--snapshot", str(lookup_snapshot))
     assert code == 2 and answer is None
     assert "not a URL that can be looked up" in err and "Traceback" not in err
 
@@ -166,10 +101,10 @@ def test_cli_missing_snapshot_exits_3(tmp_path, capsys):
     assert code == 3 and "no snapshot at" in err
 
 
-def test_cli_file_that_is_not_utf8_fails_clearly(corpus, capsys, tmp_path):
+def test_cli_file_that_is_not_utf8_fails_clearly(lookup_snapshot, capsys, tmp_path):
     bad = tmp_path / "latin1.txt"
     bad.write_bytes(b"caf\xe9")
-    code, _, err = license_cli(capsys, str(bad), "--snapshot", str(corpus))
+    code, _, err = license_cli(capsys, str(bad), "--snapshot", str(lookup_snapshot))
     assert code == 1 and "invalid UTF-8 at byte 3" in err
 
 
@@ -177,7 +112,7 @@ def test_cli_file_that_is_not_utf8_fails_clearly(corpus, capsys, tmp_path):
 
 
 def test_api_document_found(client):
-    response = client.get(f"/v1/documents/{hash_of('c')}")
+    response = client.get(f"/v1/documents/{lookup_hash_of('c')}")
     assert response.status_code == 200
     body = response.json()
     assert (body["id"], body["license"]) == ("web/c", "CC-BY-4.0")
@@ -186,7 +121,7 @@ def test_api_document_found(client):
 
 def test_api_unknown_hash_is_404_and_bad_hash_422(client):
     assert client.get(f"/v1/documents/{'f' * 64}").status_code == 404
-    for bad in ("abc", hash_of("c").upper(), hash_of("c") + "0", "g" * 64, "..manifest.json"):
+    for bad in ("abc", lookup_hash_of("c").upper(), lookup_hash_of("c") + "0", "g" * 64, "..manifest.json"):
         response = client.get(f"/v1/documents/{bad}")
         assert response.status_code == 422, bad
         assert "String should match pattern" in response.text
@@ -201,7 +136,7 @@ def test_api_no_path_reaches_snapshot_files(client, path):
 
 
 def test_api_batch_lookup(client):
-    response = client.post("/v1/lookup", json={"sha256": [hash_of("a"), "e" * 64], "urls": ["https://example.com/c#x"]})
+    response = client.post("/v1/lookup", json={"sha256": [lookup_hash_of("a"), "e" * 64], "urls": ["https://example.com/c#x"]})
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["found"] for r in results] == [True, False, True]
@@ -217,7 +152,7 @@ BAD_URLS = ["http://a:port/", "http://[zz/", "http://a:-1/", "http://[::1]:99999
 
 @pytest.mark.parametrize("bad", BAD_URLS)
 def test_api_url_that_cannot_be_normalized_is_422_naming_its_place(client, bad):
-    body = json.dumps({"sha256": [hash_of("a")], "urls": ["https://example.com/c", bad]})
+    body = json.dumps({"sha256": [lookup_hash_of("a")], "urls": ["https://example.com/c", bad]})
     response = client.post("/v1/lookup", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
     [error] = response.json()["detail"]
@@ -272,38 +207,38 @@ def test_body_limit_counts_a_streamed_body_and_stops_reading_at_the_limit():
     assert reads == 17  # 16 chunks make 1 MiB; the 17th is past it
 
 
-def test_api_answers_name_the_configured_url_never_the_disk_path_or_host(corpus):
+def test_api_answers_name_the_configured_url_never_the_disk_path_or_host(lookup_snapshot):
     public = "https://data.example.org/corpora/lookup/v1/"
-    for app, name in ((create_app(str(corpus / "v1"), public_url=public), public),
-                      (create_app(str(corpus / "v1")), "lookup/v1")):
+    for app, name in ((create_app(str(lookup_snapshot / "v1"), public_url=public), public),
+                      (create_app(str(lookup_snapshot / "v1")), "lookup/v1")):
         client = TestClient(app, base_url="http://evil.example")
-        answers = [client.get("/healthz"), client.get("/v1/snapshots"), client.get(f"/v1/documents/{hash_of('a')}"),
+        answers = [client.get("/healthz"), client.get("/v1/snapshots"), client.get(f"/v1/documents/{lookup_hash_of('a')}"),
                    client.get(f"/v1/documents/{'0' * 64}"),
-                   client.post("/v1/lookup", json={"sha256": [hash_of("c")], "urls": ["https://example.com/c"]})]
+                   client.post("/v1/lookup", json={"sha256": [lookup_hash_of("c")], "urls": ["https://example.com/c"]})]
         assert [a.json()["snapshot"] for a in answers if "snapshot" in a.json()] == [name] * 4
         assert client.get("/v1/snapshots").json()["snapshots"][0]["url"] == name
         assert [r["snapshot"] for r in answers[-1].json()["results"]] == [name, name]
         answers.append(client.get("/openapi.json"))
         for answer in answers:
-            assert str(corpus) not in answer.text and "evil.example" not in answer.text
+            assert str(lookup_snapshot) not in answer.text and "evil.example" not in answer.text
         # Starlette's trailing-slash redirect would build its Location from the Host header.
         redirect = client.get("/v1/snapshots/", follow_redirects=False)
         assert redirect.status_code == 404 and "location" not in redirect.headers
 
 
-def test_api_snapshots_health_and_openapi(client, corpus):
+def test_api_snapshots_health_and_openapi(client, lookup_snapshot):
     info = client.get("/v1/snapshots").json()["snapshots"][0]
     assert (info["corpus"], info["version"], info["documents"]) == ("lookup", "v1", 3)
     assert len(info["digest"]) == 64
     assert client.get("/healthz").json()["status"] == "ok"
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/documents/{sha256}", "/v1/lookup", "/v1/snapshots", "/healthz"} <= set(paths)
-    assert client.post(f"/v1/documents/{hash_of('a')}").status_code == 405  # read-only
+    assert client.post(f"/v1/documents/{lookup_hash_of('a')}").status_code == 405  # read-only
 
 
-def test_real_server_answers_over_http(corpus):
-    with serve(str(corpus / "v1")) as base:
-        with urllib.request.urlopen(f"{base}/v1/documents/{hash_of('d')}") as response:
+def test_real_server_answers_over_http(lookup_snapshot):
+    with serve_lookup(str(lookup_snapshot / "v1")) as base:
+        with urllib.request.urlopen(f"{base}/v1/documents/{lookup_hash_of('d')}") as response:
             assert response.status == 200
             assert json.loads(response.read())["license"] == "Apache-2.0"
         with pytest.raises(urllib.error.HTTPError) as not_found:
@@ -337,14 +272,14 @@ FAST = Limits(header_seconds=0.5, body_seconds=0.5)
 
 @pytest.mark.parametrize("sent", [b"", b"GET /healthz HT", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"],
                          ids=["nothing", "half-a-request-line", "headers-unfinished"])
-def test_real_server_drops_a_client_that_never_finishes_its_headers(corpus, sent):
-    with serve(str(corpus / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
+def test_real_server_drops_a_client_that_never_finishes_its_headers(lookup_snapshot, sent):
+    with serve_lookup(str(lookup_snapshot / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
         sock.sendall(sent)
         assert seconds_until_closed(sock) < 3  # today: TimeoutError, the connection is held for ever
 
 
-def test_real_server_deadline_is_not_extended_by_a_drip(corpus):
-    with serve(str(corpus / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
+def test_real_server_deadline_is_not_extended_by_a_drip(lookup_snapshot):
+    with serve_lookup(str(lookup_snapshot / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ")
         give_up = time.monotonic() + 3
         with pytest.raises(OSError):  # the server hangs up mid-drip: a broken pipe or a reset
@@ -353,8 +288,8 @@ def test_real_server_deadline_is_not_extended_by_a_drip(corpus):
                 time.sleep(0.05)
 
 
-def test_real_server_deadline_restarts_for_each_request_on_a_kept_alive_connection(corpus):
-    with serve(str(corpus / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
+def test_real_server_deadline_restarts_for_each_request_on_a_kept_alive_connection(lookup_snapshot):
+    with serve_lookup(str(lookup_snapshot / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(0.8)  # longer than the deadline, but the headers came in time
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
@@ -362,15 +297,15 @@ def test_real_server_deadline_restarts_for_each_request_on_a_kept_alive_connecti
         assert seconds_until_closed(sock) < 3  # the deadline, not the 5 s keep-alive timeout
 
 
-def test_real_server_answers_408_to_a_body_that_never_arrives(corpus):
-    with serve(str(corpus / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
+def test_real_server_answers_408_to_a_body_that_never_arrives(lookup_snapshot):
+    with serve_lookup(str(lookup_snapshot / "v1"), FAST) as base, socket.create_connection(address(base), timeout=5) as sock:
         sock.sendall(b"POST /v1/lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 100\r\n\r\n{")
         assert sock.recv(65536).startswith(b"HTTP/1.1 408 ")
 
 
-def test_real_server_refuses_a_declared_huge_body_before_reading_it(corpus):
-    with serve(str(corpus / "v1")) as base, socket.create_connection(address(base), timeout=5) as sock:
+def test_real_server_refuses_a_declared_huge_body_before_reading_it(lookup_snapshot):
+    with serve_lookup(str(lookup_snapshot / "v1")) as base, socket.create_connection(address(base), timeout=5) as sock:
         sock.sendall(b"POST /v1/lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 100000000\r\n\r\n")
         answer = sock.recv(65536)  # today: TimeoutError, the server waits for 100 MB

@@ -9,7 +9,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from test_lookup import build_snapshot
 
 from opencorpus.lookup.server import create_app
 
@@ -21,9 +20,8 @@ CASES = [("GET /healthz", POSITIVE), ("GET /v1/snapshots", POSITIVE),
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory) -> schemathesis.BaseSchema:
-    corpus = build_snapshot(tmp_path_factory.mktemp("fuzz"))
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(str(corpus / "v1")))
+def api_schema(lookup_snapshot) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_asgi("/openapi.json", create_app(str(lookup_snapshot / "v1")))
 
 
 def test_every_operation_is_fuzzed(api_schema):

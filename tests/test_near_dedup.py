@@ -5,44 +5,26 @@ from __future__ import annotations
 import json
 import random
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NEAR_DUP_DATA, NEAR_DUP_RECIPE, near_dup_doc, near_dup_options, near_dup_real_docs, near_dup_truth_clusters
 
-from opencorpus.document import Document, canonical_hash
+from opencorpus.document import canonical_hash
 from opencorpus.recipe import RecipeError, parse_recipe
 from opencorpus.stages.dedup import Member
 from opencorpus.stages.licenses.policy import LicensePolicy
 from opencorpus.stages.near_dedup import (
-    MinHashParams, components, jaccard, permissiveness, near_duplicates, resolve_cluster, shingle_hashes,
-    signature, star_edges,
+    MinHashParams,
+    components,
+    jaccard,
+    near_duplicates,
+    permissiveness,
+    resolve_cluster,
+    shingle_hashes,
+    signature,
+    star_edges,
 )
-
-DATA = Path(__file__).parent / "data" / "near-dup"
-RECIPE = "name: t\ndate: 2026-01-01\nsources: [{name: s, uri: x.jsonl}]\n"
-
-
-def options(**overrides) -> dict:
-    return {**parse_recipe(RECIPE).stage("near_dedup"), **overrides}
-
-
-def doc(doc_id: str, text: str, license: str | None = "NOASSERTION", **metadata) -> Document:
-    return Document(id=doc_id, text=text, source=doc_id.split("/")[0],
-                    metadata={"sha256": canonical_hash(text), "license": license, **metadata})
-
-
-def real_docs() -> list[Document]:
-    return [doc(f"near-dup/{r['id']}", r["text"]) for r in map(json.loads, open(DATA / "docs.jsonl", encoding="utf-8"))]
-
-
-def truth_clusters(threshold: float = 0.8) -> set[frozenset[str]]:
-    pairs = [json.loads(line) for line in open(DATA / "pairs.jsonl", encoding="utf-8")]
-    roots = components((f"near-dup/{p['a']}", f"near-dup/{p['b']}") for p in pairs if p["jaccard"] >= threshold)
-    clusters: dict[str, set[str]] = {}
-    for node, root in roots.items():
-        clusters.setdefault(root, set()).add(node)
-    return {frozenset(c) for c in clusters.values()}
 
 
 def test_shingles_follow_the_truth_definition():
@@ -59,8 +41,8 @@ def test_shingles_follow_the_truth_definition():
 
 
 def test_exact_jaccard_matches_the_recorded_truth():
-    docs = {d.id: d for d in real_docs()}
-    for p in map(json.loads, open(DATA / "pairs.jsonl", encoding="utf-8")):
+    docs = {d.id: d for d in near_dup_real_docs()}
+    for p in map(json.loads, open(NEAR_DUP_DATA / "pairs.jsonl", encoding="utf-8")):
         a, b = (shingle_hashes(docs[f"near-dup/{k}"].text) for k in (p["a"], p["b"]))
         assert jaccard(a, b) == pytest.approx(p["jaccard"], abs=1e-6), (p["a"], p["b"])
 
@@ -71,7 +53,7 @@ def test_signature_equals_datatrove_minhash_for_the_same_shingles_and_seed():
 
     params = MinHashParams(ngram=5, bands=15, rows=7, threshold=0.8, seed=3)
     config = MinhashConfig(num_buckets=15, hashes_per_bucket=7, seed=3, hash_config=HashConfig(precision=64))
-    hashes = shingle_hashes(real_docs()[0].text)
+    hashes = shingle_hashes(near_dup_real_docs()[0].text)
     minhash = MinhashDedupSignature("memory://sigs", config=config)
     assert signature(hashes, params).reshape(15, 7).tolist() == minhash.get_signature(hashes.reshape(-1, 1))
     # h with a*h + b = 2^64 - 1 (mod 2^64) folds to P + 7 >= P in that permutation, the rare case
@@ -116,7 +98,7 @@ def test_union_find_roots_each_component_at_its_smallest_node():
 def test_most_permissive_license_ranks_the_policys_categories():
     """The policy decides what an expression is (an OR its best choice, an AND its worst part); the
     survivor rule only ranks its categories: CC-BY-NC-4.0 is non-commercial, above unknown."""
-    policy = LicensePolicy(parse_recipe(RECIPE).stage("license"))
+    policy = LicensePolicy(parse_recipe(NEAR_DUP_RECIPE).stage("license"))
     ranked = ["CC0-1.0", "MIT", "BSD-3-Clause OR GPL-2.0-only", "MPL-2.0", "MIT AND GPL-3.0-or-later",
               "CC-BY-NC-4.0", "NOASSERTION"]
     categories = [policy.category(e) for e in ranked]
@@ -127,7 +109,7 @@ def test_most_permissive_license_ranks_the_policys_categories():
 
 
 def member(doc_id, sha, license=None, duplicates=()):
-    category = LicensePolicy(parse_recipe(RECIPE).stage("license")).category(license) if license else None
+    category = LicensePolicy(parse_recipe(NEAR_DUP_RECIPE).stage("license")).category(license) if license else None
     return Member(node=f"{sha} {doc_id}", id=doc_id, source="s", sha256=sha, license=license,
                   license_category=category, duplicates=duplicates)
 
@@ -150,54 +132,57 @@ def test_survivor_rules_and_removed_records():
 
 def test_survivor_appends_to_exact_dedup_list_and_inherits_removed_copies():
     text = " ".join(f"word{i}" for i in range(60))
-    kept = doc("s/a", text, duplicates=[{"id": "s/a2", "source": "s", "license": "MIT"}])
-    gone = doc("s/b", text + " tail", duplicates=[{"id": "s/b2", "source": "s", "license": "MIT"}])
+    kept = near_dup_doc("s/a", text, duplicates=[{"id": "s/a2", "source": "s", "license": "MIT"}])
+    gone = near_dup_doc("s/b", text + " tail", duplicates=[{"id": "s/b2", "source": "s", "license": "MIT"}])
     if kept.metadata["sha256"] > gone.metadata["sha256"]:
         kept, gone = gone, kept
-    survivors, removed = near_duplicates([kept, gone], options())
-    assert survivors == [kept] and [r.id for r in removed] == [gone.id]
-    listed = [e["id"] for e in kept.metadata["duplicates"]]
+    before = [dict(d.metadata) for d in (kept, gone)]
+    [survivor], removed = near_duplicates([kept, gone], near_dup_options())
+    assert survivor.id == kept.id and [r.id for r in removed] == [gone.id]
+    listed = [e["id"] for e in survivor.metadata["duplicates"]]
     assert listed[0] == kept.metadata["duplicates"][0]["id"] and len(listed) == 3
     assert set(listed[1:]) == {gone.id, gone.metadata["duplicates"][0]["id"]}
+    assert [d.metadata for d in (kept, gone)] == before  # its inputs are left as they were
 
 
 def test_real_near_duplicates_form_the_truth_clusters():
-    docs = real_docs()
-    survivors, removed = near_duplicates(docs, options())
-    truth = truth_clusters()
+    docs = near_dup_real_docs()
+    survivors, removed = near_duplicates(docs, near_dup_options())
+    truth = near_dup_truth_clusters()
     by_survivor: dict[str, set[str]] = {}
     for r in removed:
         by_survivor.setdefault(r.details["duplicate_of"], {r.details["duplicate_of"]}).add(r.id)
     assert {frozenset(c) for c in by_survivor.values()} == truth
     assert len(survivors) + len(removed) == len(docs)
     # borderline pairs (0.7 <= J < 0.8) in the data stay apart: LSH finds them, the exact check rejects them
-    unverified = near_duplicates(real_docs(), options(verify=False))[1]
+    unverified = near_duplicates(near_dup_real_docs(), near_dup_options(verify=False))[1]
     assert len(unverified) > len(removed)
 
 
 def test_empty_and_one_word_documents():
-    docs = [doc("s/e1", ""), doc("s/e2", "  \n"), doc("s/w1", "Hello"), doc("s/w2", "hello!"), doc("s/w3", "bye")]
-    survivors, removed = near_duplicates(docs, options())
+    docs = [near_dup_doc("s/e1", ""), near_dup_doc("s/e2", "  \n"), near_dup_doc("s/w1", "Hello"),
+            near_dup_doc("s/w2", "hello!"), near_dup_doc("s/w3", "bye")]
+    survivors, removed = near_duplicates(docs, near_dup_options())
     assert {d.id for d in survivors} == {"s/e1", "s/e2", "s/w3", min(["s/w1", "s/w2"], key=lambda i: (
         canonical_hash("Hello" if i == "s/w1" else "hello!"), i))}
     assert len(removed) == 1 and removed[0].id in {"s/w1", "s/w2"}
 
 
 def test_recipe_resolves_and_validates_near_dedup_options():
-    opts = parse_recipe(RECIPE).stage("near_dedup")
+    opts = parse_recipe(NEAR_DUP_RECIPE).stage("near_dedup")
     assert (opts["bands"], opts["rows"]) == (15, 7) and opts["num_perm"] == 105  # derived from threshold 0.8
     # a pair at the threshold is a candidate with probability >= 0.95
     assert 1 - (1 - 0.8 ** opts["rows"]) ** opts["bands"] >= 0.95
-    given = parse_recipe(RECIPE + "stages: {near_dedup: {bands: 20}}\n").stage("near_dedup")
+    given = parse_recipe(NEAR_DUP_RECIPE + "stages: {near_dedup: {bands: 20}}\n").stage("near_dedup")
     assert (given["bands"], given["rows"], given["num_perm"]) == (20, 5, 100)
-    assert parse_recipe(RECIPE + "stages: {near_dedup: false}\n").stage("near_dedup") is None
+    assert parse_recipe(NEAR_DUP_RECIPE + "stages: {near_dedup: false}\n").stage("near_dedup") is None
     for bad, message in [("{threshold: 1.5}", "stages.near_dedup.threshold: expected a Jaccard similarity"),
                          ("{rounds: 0}", "stages.near_dedup.rounds: expected a positive integer"),
                          ("{verify: 'yes'}", "stages.near_dedup.verify: expected true or false"),
                          ("{survivor: oldest}", "stages.near_dedup.survivor: expected smallest-hash"),
                          ("{band: 3}", "unknown key 'band' (did you mean 'bands'?)")]:
         with pytest.raises(RecipeError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
-            parse_recipe(RECIPE + f"stages: {{near_dedup: {bad}}}\n")
+            parse_recipe(NEAR_DUP_RECIPE + f"stages: {{near_dedup: {bad}}}\n")
 
 
 def test_signature_rejects_an_empty_shingle_set():
@@ -207,4 +192,4 @@ def test_signature_rejects_an_empty_shingle_set():
 
 def test_most_permissive_license_needs_the_license_stage():
     with pytest.raises(RecipeError, match="near_dedup.survivor: most-permissive-license ranks the license stage"):
-        parse_recipe(RECIPE + "stages: {license: false, near_dedup: {survivor: most-permissive-license}}\n")
+        parse_recipe(NEAR_DUP_RECIPE + "stages: {license: false, near_dedup: {survivor: most-permissive-license}}\n")

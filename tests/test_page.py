@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import LOOKUP_DOCS, build_lookup_snapshot, lookup_hash_of, serve_lookup
 
 from opencorpus.cli import main
-from test_lookup import DOCS, build_snapshot, hash_of, serve
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = pytest.mark.skipif(
@@ -34,9 +34,8 @@ TRICKY = {
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    corpus = build_snapshot(tmp_path_factory.mktemp("page"))
-    with serve(str(corpus / "v1")) as url:
+def base_url(lookup_snapshot):
+    with serve_lookup(str(lookup_snapshot / "v1")) as url:
         yield url
 
 
@@ -102,9 +101,9 @@ def test_page_finds_a_document_from_its_file(browser, base_url, tmp_path):
     from selenium.webdriver.common.by import By
 
     path = tmp_path / "c.txt"
-    path.write_bytes(DOCS[2]["text"].encode("utf-8"))  # BOM, CRLF and a combining accent
+    path.write_bytes(LOOKUP_DOCS[2]["text"].encode("utf-8"))  # BOM, CRLF and a combining accent
     state, shown, status = upload(browser, base_url, path)
-    assert (state, shown) == ("done", hash_of("c"))
+    assert (state, shown) == ("done", lookup_hash_of("c"))
     assert status == "Found: 1 match. License: CC-BY-4.0."
     assert "web/c" in browser.find_element(By.ID, "matches").text
 
@@ -114,10 +113,10 @@ def test_page_pasted_text_shows_survivor_of_a_removed_copy(browser, base_url):
 
     browser.get(base_url + "/")
     text = browser.find_element(By.ID, "text")
-    browser.execute_script("arguments[0].value = arguments[1];", text, DOCS[1]["text"])
+    browser.execute_script("arguments[0].value = arguments[1];", text, LOOKUP_DOCS[1]["text"])
     browser.find_element(By.ID, "lookup").click()
     state, shown, status = wait_for_answer(browser)
-    assert (state, shown) == ("done", hash_of("a"))
+    assert (state, shown) == ("done", lookup_hash_of("a"))
     assert status == "Found: 2 matches. License: MIT."
     matches = browser.find_element(By.ID, "matches").text
     assert "duplicate of\nweb/a" in matches and "web/b (dedup: exact-duplicate)" in matches
@@ -133,12 +132,12 @@ def test_page_rejects_invalid_utf8_like_the_cli(browser, base_url, tmp_path, cap
 
 
 def test_page_says_where_a_taken_down_document_went(browser, tmp_path_factory, tmp_path):
-    corpus = build_snapshot(tmp_path_factory.mktemp("page-takedown"))
-    assert main(["takedown", "--snapshot", str(corpus), "--hash", hash_of("c"), "--reason", "asked by the author"]) == 0
+    corpus = build_lookup_snapshot(tmp_path_factory.mktemp("page-takedown"))
+    assert main(["takedown", "--snapshot", str(corpus), "--hash", lookup_hash_of("c"), "--reason", "asked by the author"]) == 0
     path = tmp_path / "c.txt"
-    path.write_bytes(DOCS[2]["text"].encode("utf-8"))
-    with serve(str(corpus / "v2")) as url:
+    path.write_bytes(LOOKUP_DOCS[2]["text"].encode("utf-8"))
+    with serve_lookup(str(corpus / "v2")) as url:
         state, shown, status = upload(browser, url, path)
-    assert (state, shown) == ("done", hash_of("c"))
+    assert (state, shown) == ("done", lookup_hash_of("c"))
     assert status.startswith("Not in the corpus: taken down in v2 (asked by the author; request ")
     assert status.endswith("Older versions that still hold it: lookup/v1.")  # labels as the server names its snapshot
