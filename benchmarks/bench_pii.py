@@ -3,6 +3,10 @@ model, same process, on the labelled sets of ../shared/corpora/pii (see its READ
 
 Recall (per labelled type): the labelled value no longer appears in the output text.
 Decoy survival (per decoy type): the decoy string is still in the output text.
+Cards (tests/data/pii/cards.jsonl, written by make_card_set.py): recall is the share of card numbers
+replaced by <CREDIT_CARD>, in messages with a card word and without; decoys taken for cards are the
+messages with a decoy number (one number per message) that gain a <CREDIT_CARD>. `--cards-only`
+prints these rows alone, without the corpora.
 Speed: characters per second on one core (both run in this one process, one after the other),
 with the preset, and with e-mail addresses and IP addresses alone (no NER): a recipe that wants
 only what regexes and checksums find, where the stage does not call spaCy at all.
@@ -10,6 +14,7 @@ The baseline is Presidio as documented: `AnalyzerEngine.analyze` + `AnonymizerEn
 per document, default recognizers and entities (or those two), the model's full pipeline.
 
     python benchmarks/bench_pii.py --corpora ../shared/corpora
+    python benchmarks/bench_pii.py --cards-only
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from opencorpus.stages.pii import PiiRedactor, settings_from_options
 SCORED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "PERSON")
 
 
+CARDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "pii" / "cards.jsonl"
+CARD_ROWS = ("recall CREDIT_CARD (cards, card word)", "recall CREDIT_CARD (cards, no card word)",
+             "decoys taken for cards (cards)")
 WARM_UP = 20  # documents per set, untimed, before the timed runs
 # The speed-only configuration: e-mails and IP addresses, no NER.
 EMAIL_AND_IP = ["EMAIL_ADDRESS", "IP_ADDRESS"]
@@ -40,6 +48,10 @@ def load(path: Path) -> list[dict]:
     with path.open("rb") as f:
         data = zstandard.ZstdDecompressor().stream_reader(f).read().decode("utf-8")
     return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def documents(records: list[dict], kind: str) -> list[Document]:
@@ -88,6 +100,23 @@ def survival(records: list[dict], outputs: list[str]) -> dict[str, tuple[int, in
     return {t: tuple(v) for t, v in scores.items()}
 
 
+def card_rows(records: list[dict], outputs: list[str]) -> dict[str, tuple[int, int]]:
+    """CARD_ROWS -> (hits, total) for the card set: card numbers replaced by <CREDIT_CARD> (with a
+    card word nearby, without one), and decoy messages that gained a <CREDIT_CARD>."""
+    with_word, without_word, decoys_taken = CARD_ROWS
+    scores = {row: [0, 0] for row in CARD_ROWS}
+    for record, out in zip(records, outputs):
+        taken = "<CREDIT_CARD>" in out
+        for card in record["pii"]:
+            row = scores[with_word if card["card_word"] else without_word]
+            row[0] += taken and card["value"] not in out
+            row[1] += 1
+        if record["decoys"]:
+            scores[decoys_taken][0] += taken
+            scores[decoys_taken][1] += 1
+    return {row: (hits, total) for row, (hits, total) in scores.items()}
+
+
 def timed(run: Callable[[list[Document]], list[str]], docs: list[Document]) -> tuple[list[str], float]:
     start = time.process_time()  # CPU time of this process: chars/s per core
     out = run(docs)
@@ -104,13 +133,19 @@ def main() -> None:
     parser.add_argument("--corpora", type=Path, default=Path("../shared/corpora"),
                         help="the fixture root (its pii/ folder is read) or the pii folder itself")
     parser.add_argument("--settings", default="default", help="filters/pii/<NAME>.yaml")
+    parser.add_argument("--cards-only", action="store_true", help="only the card set's rows (no corpora)")
     args = parser.parse_args()
+    cards = load_jsonl(CARDS)
+    model = settings_from_options({"settings": args.settings}).nlp_model
+    if args.cards_only:
+        runners = {"opencorpus": stage_runner({"settings": args.settings}), "presidio": baseline_runner(model)}
+        print_rows(card_table(cards, runners), list(runners))
+        return
     root = args.corpora / "pii" if (args.corpora / "pii").is_dir() else args.corpora
     changelog, synthetic, decoys = (load(root / f"{n}.jsonl.zst") for n in ("changelog", "synthetic", "decoys"))
     # Decoys are taken as prose, the harder case: NER runs over them.
     sets = {"changelog": documents(changelog, "text"), "synthetic": documents(synthetic, "text"),
             "decoys": documents(decoys, "text")}
-    model = settings_from_options({"settings": args.settings}).nlp_model
     runners = {"opencorpus": stage_runner({"settings": args.settings}), "presidio": baseline_runner(model)}
     lean_runners = {"opencorpus": stage_runner({"settings": args.settings, "entities": EMAIL_AND_IP, "ner_kinds": []}),
                     "presidio": baseline_runner(model, EMAIL_AND_IP)}
@@ -130,7 +165,6 @@ def main() -> None:
 
     names = list(runners)
     print(f"model {model}; {sum(map(len, sets.values()))} documents, {chars} characters\n")
-    print(f"| measure | {' | '.join(names)} |\n|---|{'---|' * len(names)}")
     rows = []
     for set_name, records in (("changelog", changelog), ("synthetic", synthetic)):
         scores = {n: recall(records, outputs[n][set_name]) for n in names}
@@ -145,13 +179,26 @@ def main() -> None:
         rows.append((f"decoy survival {decoy_type}", [fraction(decoy_scores[n][decoy_type]) for n in names]))
     totals = {n: tuple(map(sum, zip(*decoy_scores[n].values()))) for n in names}
     rows.append(("decoy survival, all", [fraction(totals[n]) for n in names]))
+    rows.extend(card_table(cards, runners))  # untimed: not in the speed rows below
     rows.append(("CPU seconds", [f"{seconds[n]:.1f}" for n in names]))
     rows.append(("chars/s per core", [f"{chars / seconds[n]:,.0f}" for n in names]))
     rows.append(("chars/s per core, e-mail + IP only", [f"{chars / lean_seconds[n]:,.0f}" for n in names]))
-    for label, cells in rows:
-        print(f"| {label} | {' | '.join(cells)} |")
+    print_rows(rows, names)
     print(f"\nspeed-up: {seconds['presidio'] / seconds['opencorpus']:.2f}x the plain Presidio baseline "
           f"({lean_seconds['presidio'] / lean_seconds['opencorpus']:.2f}x with e-mail + IP only)")
+
+
+def card_table(cards: list[dict], runners: dict[str, Callable[[list[Document]], list[str]]]) -> list[tuple[str, list[str]]]:
+    """The card set's rows, each runner reading the messages as prose."""
+    docs = documents(cards, "text")
+    scores = {name: card_rows(cards, run(docs)) for name, run in runners.items()}
+    return [(row, [fraction(scores[name][row]) for name in runners]) for row in CARD_ROWS]
+
+
+def print_rows(rows: list[tuple[str, list[str]]], names: list[str]) -> None:
+    print(f"| measure | {' | '.join(names)} |\n|---|{'---|' * len(names)}")
+    for label, cells in rows:
+        print(f"| {label} | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":

@@ -773,7 +773,9 @@ def _build_engines(settings: PiiSettings) -> Engines:
         registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
     finally:
         analyzer_log.setLevel(level)
-    registry.remove_recognizer("PhoneRecognizer")  # number_recognizers has a stricter one
+    # number_recognizers has stricter ones: phone numbers by shape, card numbers by issuer range.
+    registry.remove_recognizer("PhoneRecognizer")
+    registry.remove_recognizer("CreditCardRecognizer")
     for recognizer in name_recognizers(language) + number_recognizers(language) + secret_recognizers(language):
         registry.add_recognizer(recognizer)
     if "PERSON" in settings.entities:

@@ -14,8 +14,10 @@ hang; the stage also feeds them chunks of bounded length.
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import partial
+from typing import NamedTuple
 
 import phonenumbers
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
@@ -123,28 +125,139 @@ def secret_recognizers(language: str) -> list[PatternRecognizer]:
     ]
 
 
-class _LuhnCardRecognizer(PatternRecognizer):
-    """Card numbers that Presidio's own pattern leaves out (2-series Mastercard, 12-19 digits),
-    kept only when the Luhn check passes, and then only next to a card word: a Luhn-valid
-    digit run alone is as likely an id."""
+class CardRange(NamedTuple):
+    network: str
+    prefixes: tuple[str, ...]  # IIN prefixes: "34", or a range "2221-2720" (both ends the same length)
+    lengths: tuple[int, ...]  # the lengths the network issues
+    alone: tuple[int, ...]  # the lengths at which a number in range is taken for a card without a card word
+
+
+# Issuer ranges as published: Wikipedia's "Payment card number" IIN table (2024), CyberSource's
+# "Card Type Identification" (Diners 3095 and 38-39, Maestro 50 and 56-69) and JCB's retired
+# 15-digit 2131 and 1800. Only networks whose numbers carry a Luhn check digit (not Diners enRoute);
+# UnionPay's own numbers need not have one, so only its Luhn-valid ones are found.
+# A number is a card on its own at the length its network almost always issues (16, Amex's 15,
+# Diners' 14, T-Union's 19). Other lengths are rare among cards and common among ids, and some
+# ranges say little: Maestro's cover most numbers starting 5 or 6 at every length from 12 to 19,
+# UATP's and RuPay's 81-82 lie outside the banking industry digits (MII 3-6), JCB's 15-digit
+# ranges are retired. Those need a card word nearby.
+CARD_RANGES = (
+    CardRange("Visa", ("4",), (13, 16, 19), (16,)),
+    CardRange("Mastercard", ("51-55", "2221-2720"), (16,), (16,)),
+    CardRange("American Express", ("34", "37"), (15,), (15,)),
+    CardRange("Discover", ("6011", "644-649", "65", "622126-622925"), (16, 17, 18, 19), (16,)),
+    CardRange("Diners Club", ("300-305", "3095", "36", "38-39"), (14, 15, 16, 17, 18, 19), (14, 16)),
+    CardRange("JCB", ("3528-3589",), (16, 17, 18, 19), (16,)),
+    CardRange("JCB, 15 digits", ("2131", "1800"), (15,), ()),
+    CardRange("UnionPay", ("62",), (16, 17, 18, 19), (16,)),
+    CardRange("China T-Union", ("31",), (19,), (19,)),
+    CardRange("Mir", ("2200-2204",), (16, 17, 18, 19), (16,)),
+    CardRange("RuPay", ("60", "65", "508", "353", "356"), (16,), (16,)),
+    CardRange("RuPay", ("81", "82"), (16,), ()),
+    CardRange("Maestro", ("50", "56-69"), (12, 13, 14, 15, 16, 17, 18, 19), ()),
+    CardRange("Verve", ("506099-506198", "507865-507964", "650002-650027"), (16, 18, 19), (16,)),
+    CardRange("Dankort", ("5019",), (16,), (16,)),
+    CardRange("InterPayment", ("636",), (16, 17, 18, 19), (16,)),
+    CardRange("InstaPayment", ("637-639",), (16,), (16,)),
+    CardRange("Troy", ("9792",), (16,), (16,)),
+    CardRange("UzCard", ("8600",), (16,), (16,)),
+    CardRange("Humo", ("9860",), (16,), (16,)),
+    CardRange("BORICA", ("2205",), (16,), (16,)),
+    CardRange("UATP", ("1",), (15,), ()),
+)
+# Words that name a payment card, its networks or its parts, matched whole (see pii._build_engines).
+CARD_CONTEXT = ("card", "cards", "credit", "debit", "cc", "cardholder", "visa", "mastercard", "maestro", "amex",
+                "discover", "diners", "jcb", "unionpay", "mir", "rupay", "troy", "verve", "cvv", "cvc", "expiry")
+
+
+def luhn_valid(digits: str) -> bool:
+    """ISO/IEC 7812-1's check: from the right, every second digit doubled (less 9 above 9)."""
+    odd, even = digits[-1::-2], digits[-2::-2]
+    return (sum(map(int, odd)) + sum(sum(divmod(2 * int(d), 10)) for d in even)) % 10 == 0
+
+
+def in_prefix(digits: str, prefix: str) -> bool:
+    low, _, high = prefix.partition("-")
+    return low <= digits[:len(low)] <= (high or low)
+
+
+def card_evidence(digits: str) -> bool | None:
+    """True: a card number on its own; None: one only next to a card word; False: none."""
+    if not luhn_valid(digits):
+        return False
+    ranges = [r for r in CARD_RANGES if len(digits) in r.lengths and any(in_prefix(digits, p) for p in r.prefixes)]
+    if any(len(digits) in r.alone for r in ranges):
+        return True
+    return None if ranges else False
+
+
+class CardNumberRecognizer(PatternRecognizer):
+    """Payment card numbers of CARD_RANGES, 12 to 19 digits, whole or in groups split by spaces or
+    dashes ("4111 1111 1111 1111", "3782-822463-10005"). It stands in for Presidio's recognizer,
+    which takes any Luhn-valid run of 13 to 17 digits starting 1 or 3-6 for a card (IMEIs,
+    microsecond timestamps, order numbers) and misses the 2-series, Maestro's 12 digits and 18-19.
+
+    The patterns score WEAK; card_evidence then makes the score certain (a card on its own), keeps
+    WEAK (a card only with a card word), or drops the match. A card word lifts a WEAK number over
+    the threshold as Presidio's context enhancer lifts its other weak patterns: it reads the words
+    before the number, and enhance_using_context those after it.
+    """
+
+    # Presidio's own weak card pattern; its enhancer's boost (context_similarity_factor), and the
+    # words it reads after a value (the stage's context_suffix_count).
+    WEAK, CONTEXT_BOOST, WORDS_AFTER = 0.3, 0.35, 2
+    # Not inside a word, a decimal, a path or a "+41 ..." phone number, nor after another group of digits.
+    _START = r"(?<![\w.,+/\\-])(?<!\d[ -])"
+    PATTERNS = (
+        # Followed by anything but more of the number: "4111111111111111 09/27" is a card and its expiry.
+        ("card number", rf"{_START}\d{{12,19}}(?![\w/-]|[.,:]\d)"),
+        # The first group of four, then groups of up to seven (Braintree shows 19 digits as 4-4-4-7),
+        # one separator throughout; the whole run, or nothing: a longer run is some other number. It
+        # may be followed by an expiry date ("4111 1111 1111 1111 09/27").
+        ("card number in groups", (rf"{_START}\d{{4}}([ -])\d{{2,7}}(?:\1\d{{1,7}}){{1,4}}"
+                                   r"(?![\w/]|[.,:-]\d|\1\d+\b(?!/))")),
+    )
+
+    def __init__(self, supported_language: str = "en"):
+        super().__init__(supported_entity="CREDIT_CARD", name="CardNumberRecognizer",
+                         supported_language=supported_language, context=list(CARD_CONTEXT),
+                         patterns=[Pattern(name, regex, self.WEAK) for name, regex in self.PATTERNS])
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        digits = [int(c) for c in pattern_text if c.isdigit()]
-        odd, even = digits[-1::-2], digits[-2::-2]
-        checksum = sum(odd) + sum(sum(divmod(2 * d, 10)) for d in even)
-        return None if checksum % 10 == 0 else False  # None: keep the pattern's score
+        digits = "".join(c for c in pattern_text if c.isdigit())
+        return card_evidence(digits) if 12 <= len(digits) <= 19 else False
+
+    def enhance_using_context(self, text: str, raw_recognizer_results: list[RecognizerResult],
+                              other_raw_recognizer_results: list[RecognizerResult], nlp_artifacts: NlpArtifacts | None,
+                              context: list[str] | None = None) -> list[RecognizerResult]:
+        """WEAK numbers with a card word among the first WORDS_AFTER words after them, boosted.
+
+        Presidio's enhancer counts the words after a value from the value's first token, so a number
+        in groups spends that count on its own groups and never reaches "card" in "5018 0000 0009 is
+        my card"; here the words are counted from the number's end. A result boosted here is marked,
+        and the enhancer leaves it alone.
+        """
+        if nlp_artifacts is None or not nlp_artifacts.tokens:
+            return raw_recognizer_results
+        keywords = set(nlp_artifacts.keywords)
+        results = copy.deepcopy(raw_recognizer_results)
+        for result in results:
+            if result.score > self.WEAK:
+                continue  # certain already
+            after = [lemma.lower() for lemma, at in zip(nlp_artifacts.lemmas, nlp_artifacts.tokens_indices)
+                     if at >= result.end and lemma.lower() in keywords]
+            word = next((w for w in after[:self.WORDS_AFTER] if w in self.context), None)
+            if word is not None:
+                result.score = min(result.score + self.CONTEXT_BOOST, self.MAX_SCORE)
+                result.recognition_metadata[RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY] = True
+                result.analysis_explanation.set_supportive_context_word(word)
+                result.analysis_explanation.set_improved_score(result.score)
+        return results
 
 
 def number_recognizers(language: str) -> list[EntityRecognizer]:
-    """Phone numbers (see PhoneNumberRecognizer), and card numbers in formats Presidio's own
-    recognizer misses, which score below the threshold alone and need a card word next to them."""
-    card = r"(?<![\w.-])(?:2[2-7]|3[47]|4|5[1-5]|6)\d{1,3}(?:[ -]?\d{2,4}){2,5}(?![\w-]|\.\d)"
-    return [
-        PhoneNumberRecognizer(supported_language=language),
-        _LuhnCardRecognizer(supported_entity="CREDIT_CARD", name="LuhnCardRecognizer", supported_language=language,
-                            patterns=[Pattern("card digits", card, 0.3)], global_regex_flags=re.MULTILINE,
-                            context=["card", "credit", "debit", "cc", "visa", "mastercard", "amex", "maestro"]),
-    ]
+    """Phone numbers (see PhoneNumberRecognizer) and payment card numbers (see CardNumberRecognizer)."""
+    return [PhoneNumberRecognizer(supported_language=language), CardNumberRecognizer(supported_language=language)]
 
 
 class PhoneNumberRecognizer(EntityRecognizer):
