@@ -117,7 +117,7 @@ TEXTS = st.text(st.one_of(st.characters(), TEXT_CHARS, st.just("\ud800")))
 def test_canonical_text_is_total_and_idempotent(text):
     once = canonical_text(text)
     if once.startswith("\ufeff"):
-        # DESIGN.md drops exactly one leading BOM; a second one (or one after leading
+        # The canonical hash drops exactly one leading BOM; a second one (or one after leading
         # spaces) is text, and the next pass would drop it: the one documented exception.
         return
     assert canonical_text(once) == once

@@ -1,6 +1,6 @@
 """`opencorpus ...`: the only module that knows every layer.
 
-Exit codes (DESIGN.md): 0 success, 1 failure, 2 usage error, 3 not found.
+Exit codes (docs/ARCHITECTURE.md "CLI conventions"): 0 success, 1 failure, 2 usage error, 3 not found.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ def canonical_text(text: str) -> str:
     """The text as hashed: one leading BOM dropped, newlines unified, NFC, ASCII-stripped.
 
     Total on str (lone surrogates pass through). Idempotent unless the result starts with a
-    BOM: DESIGN.md drops exactly one, so a second one, or one after leading spaces, is text.
+    BOM: the hash drops exactly one, so a second one, or one after leading spaces, is text.
     """
     text = text.removeprefix("\ufeff")
     if "\r" in text:  # one scan; most texts have no CR

@@ -1,7 +1,7 @@
 """The curation graph: ingest -> extract -> license -> language -> quality -> exact dedup ->
 near dedup -> PII -> documents -> tokenizer -> tokens + training order -> removed/ -> index -> stats.
 
-Each step is a PTransform from this package; this module only wires them in DESIGN.md's
+Each step is a PTransform from this package; this module only wires them in the contract's
 stage order and gathers the removed records, dead letters and facts they produce.
 
 Text crosses no shuffle. The stages before dedup run fused with reading; then the documents
@@ -152,7 +152,7 @@ class CurateCorpus(beam.PTransform):
 
 
 def source_work(recipe: Recipe) -> dict[str, SourceWork]:
-    """Per source, the stages before dedup its documents go through, in DESIGN.md's order, and
+    """Per source, the stages before dedup its documents go through, in the contract's order, and
     the settings that shape their outcomes (the run cache's key; see cache/files.py)."""
     stages: list[tuple[Stage, dict[str, Any] | None]] = []
     if any(s.format in WEB_FORMATS for s in recipe.sources):

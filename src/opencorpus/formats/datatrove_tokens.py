@@ -1,4 +1,4 @@
-"""datatrove's token layout: `.ds` + `.ds.index` + `.ds.metadata` (DESIGN.md "Tokens on disk").
+"""datatrove's token layout: `.ds` + `.ds.index` + `.ds.metadata` (docs/ARCHITECTURE.md "Token layouts").
 
 Written as datatrove 0.10.1's TokenizedFile writes them (datatrove/pipeline/tokens/tokenizer.py),
 so its DatatroveFolderDataset and DocumentTokenizerMerger read a part as is:

@@ -20,7 +20,7 @@ KEY_SPACE = 1 << 64
 
 
 def shard_key(doc_id: str) -> int:
-    """DESIGN.md: first 8 bytes of sha256(id), big-endian."""
+    """The first 8 bytes of sha256(id), big-endian (docs/ARCHITECTURE.md "Determinism")."""
     return int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big")
 
 

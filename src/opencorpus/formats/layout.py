@@ -1,4 +1,4 @@
-"""Fixed file names inside a snapshot version (DESIGN.md "Snapshot on storage").
+"""Fixed file names inside a snapshot version (docs/ARCHITECTURE.md "Snapshot layout").
 
 Writers (beam/) and readers (snapshot/, lookup/) both name files through here.
 """

@@ -1,4 +1,4 @@
-"""OLMo/Dolma's token layout: `tokens/olmo/part-NNNNN.npy` + `.csv.gz` (DESIGN.md "Tokens on disk").
+"""OLMo/Dolma's token layout: `tokens/olmo/part-NNNNN.npy` + `.csv.gz` (docs/ARCHITECTURE.md "Token layouts").
 
 Written as Dolma's tokenizer (`dolma tokens`: python/dolma/tokenizer/memmap_writer.py) writes a
 part, so OLMo's MemMapDataset (olmo/data/memmap_dataset.py) and Dolma's reshard read it as is:

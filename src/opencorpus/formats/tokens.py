@@ -1,4 +1,4 @@
-"""Token shards on disk (DESIGN.md "Tokens on disk"): .bin + Megatron .idx + .csv.gz.
+"""Token shards on disk (docs/ARCHITECTURE.md "Token layouts"): .bin + Megatron .idx + .csv.gz.
 
 Per documents part: `tokens/part-NNNNN.bin` holds every document's token ids (EOS
 included) back to back, little-endian; `.idx` is Megatron's MMIDIDX v1 index, written

@@ -83,7 +83,7 @@ def create_app(version_url: str, public_url: str | None = None, limits: Limits =
     app = FastAPI(title="opencorpus lookup", version=__version__, docs_url=None, redoc_url=None,
                   redirect_slashes=False,
                   description="Is a document in the snapshot, and under what license? By canonical sha256 "
-                              "(DESIGN.md) of its original or published text, or by URL.")
+                              "of its original or published text, or by URL.")
     app.add_middleware(BodyLimit, max_bytes=limits.body_bytes, seconds=limits.body_seconds)
     app.exception_handler(RequestValidationError)(_validation_error)
     invalid = {"model": ValidationErrors}

@@ -1,4 +1,4 @@
-"""Build, validate and serialize a snapshot manifest (DESIGN.md "Snapshot on storage").
+"""Build, validate and serialize a snapshot manifest (docs/ARCHITECTURE.md "Snapshot layout").
 
 The manifest holds nothing that depends on where or when the run happened (those facts go
 to run.json), and every path in it is relative, so a rebuild of the same recipe on the same

@@ -1,4 +1,4 @@
-"""Publish a snapshot version atomically (DESIGN.md "Snapshot on storage").
+"""Publish a snapshot version atomically (docs/ARCHITECTURE.md "Snapshot layout").
 
 A version exists once its manifest.json does: the manifest is written last, in one step, so
 a crash anywhere earlier leaves a folder without a manifest, which readers ignore, LATEST

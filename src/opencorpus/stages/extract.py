@@ -3,7 +3,7 @@
 Web readers (sources/html.py, sources/warc.py) hand a page over with its decoded HTML in
 `doc.raw` and an empty `text`; this stage fills `text` with the extracted main content and
 `metadata["sha256"]` with its canonical hash (for web documents the extracted text is the
-"original text", DESIGN.md). `raw` stays on the document for the license stage (CC markup,
+"original text", docs/ARCHITECTURE.md "Contracts"). `raw` stays on the document for the license stage (CC markup,
 footers) and is never published.
 """
 

@@ -1,7 +1,7 @@
 """PII redaction: Presidio finds e-mails, phone numbers, card numbers, ... and names, and each
 one becomes a typed placeholder such as <EMAIL_ADDRESS>.
 
-It is the last change to a document's text (see DESIGN.md). The engines are heavy, so they are
+It is the last change to a document's text (docs/ARCHITECTURE.md "Contracts"). The engines are heavy, so they are
 built once per process and shared by every redactor with the same model settings. Nothing here
 logs, raises or dead-letters document text: a dead letter names the exception's class only.
 """

@@ -1,4 +1,4 @@
-// The canonical hash of DESIGN.md, computed in the browser, then GET /v1/documents/{sha256}.
+// The canonical hash (docs/ARCHITECTURE.md "Contracts"), computed in the browser, then GET /v1/documents/{sha256}.
 "use strict";
 
 const ASCII_WS = "[ \\t\\n\\x0B\\x0C\\r]";
