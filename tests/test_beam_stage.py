@@ -29,3 +29,45 @@ def test_concurrent_bundles_do_not_break_shared_tokenizers():
         results = list(pool.map(run, filters))
     assert not [o for outcomes in results for o in outcomes if isinstance(o, DeadLetter)]
     assert all(len(outcomes) == len(docs) for outcomes in results)
+
+
+class _Overlaps:
+    """A stage that records how many of its calls run at once."""
+
+    name = "probe"
+
+    def __init__(self, exclusive: bool, counter: dict):
+        self.exclusive, self.counter = exclusive, counter
+
+    def setup(self) -> None:
+        pass
+
+    def process(self, doc):
+        import time
+
+        with self.counter["lock"]:
+            self.counter["now"] += 1
+            self.counter["most"] = max(self.counter["most"], self.counter["now"])
+        time.sleep(0.02)
+        with self.counter["lock"]:
+            self.counter["now"] -= 1
+        yield doc
+
+
+def _most_at_once(exclusive: bool) -> int:
+    import threading
+
+    from opencorpus.beam.stage import run_stage
+    from opencorpus.document import Document
+
+    counter = {"lock": threading.Lock(), "now": 0, "most": 0}
+    stages = [_Overlaps(exclusive, counter) for _ in range(4)]
+    docs = [Document(id=f"d{i}", text="t", source="s") for i in range(5)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda stage: run_stage(stage, docs), stages))
+    return counter["most"]
+
+
+def test_only_exclusive_stages_take_turns():
+    assert _most_at_once(exclusive=True) == 1
+    assert _most_at_once(exclusive=False) > 1

@@ -1,5 +1,5 @@
-"""Running pure stages (see stages/) inside a step: in batches, one call at a time per process,
-CPU charged to each stage, one bad document a dead letter; and the names of the side outputs
+"""Running pure stages (see stages/) inside a step: in batches, one call of an `exclusive` stage
+at a time per process, CPU charged to each stage, one bad document a dead letter; and the names of the side outputs
 that steps give removed records and dead letters."""
 
 from __future__ import annotations
@@ -21,17 +21,22 @@ REMOVED = "removed"
 DEAD_LETTER = "dead_letter"
 PROGRESS_EVERY = 5000
 BATCH = 64  # documents per stage call (the PII stage runs spaCy over a batch at once)
-# A Beam SDK harness runs bundles on several threads of one process, but the libraries the
+# A Beam SDK harness runs bundles on several threads of one process, but some libraries the
 # stages share per process are not thread-safe (spaCy's vocabulary, behind Presidio and
-# datatrove's word tokenizer, fails with KeyError/AssertionError under concurrent calls). One
-# stage call at a time per process; parallelism comes from processes (one worker per core).
-_STAGE_CALLS = threading.Lock()
+# datatrove's word tokenizer, fails with KeyError/AssertionError under concurrent calls). The
+# stages using them say so (`exclusive`); one call of those at a time per process, the others
+# run freely. Parallelism comes from processes (one worker per core) either way.
+_EXCLUSIVE_CALLS = threading.Lock()
+
+
+def _calls_of(stage: Stage) -> contextlib.AbstractContextManager:
+    return _EXCLUSIVE_CALLS if getattr(stage, "exclusive", False) else contextlib.nullcontext()
 
 
 def set_up(stage: Stage) -> float:
     """Build a stage's heavy objects (models, engines); returns the CPU seconds it took."""
     start = time.thread_time()
-    with _STAGE_CALLS:
+    with _calls_of(stage):
         stage.setup()
     return time.thread_time() - start
 
@@ -44,7 +49,7 @@ def run_stage(stage: Stage, docs: list[Document]) -> list[Outcome]:
     on one document sends it to the dead letters with the exception's type only: its message
     may quote document text, and dead letters are published.
     """
-    with charged_to(stage.name), _STAGE_CALLS:
+    with charged_to(stage.name), _calls_of(stage):
         if hasattr(stage, "process_batch"):
             with contextlib.suppress(Exception):  # one bad document must not stop the run: find it below
                 return list(stage.process_batch(docs))

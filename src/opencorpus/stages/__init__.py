@@ -2,7 +2,8 @@
 
 A stage is a small class with `name` (its recipe key), `setup()` for heavy objects
 (called once per worker process) and `process(doc)` yielding the document (changed or not),
-a `Removed` or a `DeadLetter`.
+a `Removed` or a `DeadLetter`. A stage whose libraries are not thread-safe sets `exclusive =
+True`: a process then runs one call of such stages at a time (beam/stage.py).
 """
 
 from __future__ import annotations

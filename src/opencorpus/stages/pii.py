@@ -183,6 +183,7 @@ class PiiRedactor:
     """
 
     name = STAGE
+    exclusive = True  # Presidio's engines and spaCy's vocabulary are not thread-safe
 
     def __init__(self, options: dict[str, Any]):
         self.settings = settings_from_options(options)

@@ -46,6 +46,7 @@ class QualityFilter:
     """Drops documents that fail their kind's preset; every drop names the filter and reason."""
 
     name = "quality"
+    exclusive = True  # datatrove's word tokenizers share spaCy state that concurrent calls corrupt
 
     def __init__(self, options: dict[str, Any]):
         self.presets = options["presets"]
