@@ -12,7 +12,7 @@ import json
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -182,3 +182,38 @@ def near_dup_truth_clusters(threshold: float = 0.8) -> set[frozenset[str]]:
     for node, root in roots.items():
         clusters.setdefault(root, set()).add(node)
     return {frozenset(c) for c in clusters.values()}
+
+
+def near_duplicates(docs: Iterable[Any], options: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Near dedup in one process, composed of the stage's pure functions: the oracle the Beam
+    transform is checked against. Survivors in input order, removed by id."""
+    from opencorpus.stages.dedup import Member, apply_verdicts, doc_node
+    from opencorpus.stages.near_dedup import (MinHashParams, band_keys, components, jaccard, resolve_cluster,
+                                              shingle_hashes, signature, star_edges)
+
+    params = MinHashParams.from_options(options)
+    docs = list(docs)
+    hashes: dict[Any, Any] = {}
+    buckets: dict[tuple[int, bytes], list[Any]] = {}
+    for d in docs:
+        h = shingle_hashes(d.text, params.ngram)
+        if h.size:
+            hashes[doc_node(d)] = h
+            for key in band_keys(signature(h, params), params):
+                buckets.setdefault(key, []).append(doc_node(d))
+    edges = {e for nodes in buckets.values() for e in star_edges(nodes)}
+    if options.get("verify", True):
+        edges = {(u, v) for u, v in edges if jaccard(hashes[u], hashes[v]) >= params.threshold}
+    roots = components(sorted(edges))
+    clusters: dict[Any, list[Member]] = {}
+    for d in docs:
+        if (root := roots.get(doc_node(d))) is not None:
+            clusters.setdefault(root, []).append(Member.of(d))
+    verdicts: dict[Any, Any] = {}
+    removed = []
+    for members in clusters.values():
+        decided, gone = resolve_cluster(members, options.get("survivor", "smallest-hash"))
+        verdicts.update((v.node, v) for v in decided)
+        removed += gone
+    kept = (apply_verdicts(d, [verdicts[doc_node(d)]] if doc_node(d) in verdicts else []) for d in docs)
+    return [d for d in kept if d is not None], sorted(removed, key=lambda r: r.id)

@@ -8,7 +8,15 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import NEAR_DUP_DATA, NEAR_DUP_RECIPE, near_dup_doc, near_dup_options, near_dup_real_docs, near_dup_truth_clusters
+from conftest import (
+    NEAR_DUP_DATA,
+    NEAR_DUP_RECIPE,
+    near_dup_doc,
+    near_dup_options,
+    near_dup_real_docs,
+    near_dup_truth_clusters,
+    near_duplicates,
+)
 
 from opencorpus.document import canonical_hash
 from opencorpus.recipe import RecipeError, parse_recipe
@@ -18,7 +26,6 @@ from opencorpus.stages.near_dedup import (
     MinHashParams,
     components,
     jaccard,
-    near_duplicates,
     permissiveness,
     resolve_cluster,
     shingle_hashes,

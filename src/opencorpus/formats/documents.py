@@ -16,9 +16,6 @@ from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst, write_jsonl_zst
 from opencorpus import storage
 
-KEY_SPACE = 1 << 64
-
-
 def shard_key(doc_id: str) -> int:
     """The first 8 bytes of sha256(id), big-endian (docs/ARCHITECTURE.md "Determinism")."""
     return int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big")

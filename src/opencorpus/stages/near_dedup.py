@@ -21,9 +21,9 @@ import numba
 import numpy as np
 import xxhash
 
-from opencorpus.document import Document, Removed
+from opencorpus.document import Removed
 from opencorpus.recipe import LICENSE_CATEGORIES
-from opencorpus.stages.dedup import NEAR_RANK, Member, Node, Verdict, apply_verdicts, doc_node
+from opencorpus.stages.dedup import NEAR_RANK, Member, Node, Verdict
 
 STAGE = "near_dedup"
 REASON = "near-duplicate"
@@ -200,36 +200,3 @@ def resolve_cluster(members: Iterable[Member], rule: str = "smallest-hash") -> t
                        details={"cluster": cluster, "survivor_sha256": survivor.sha256, "duplicate_of": survivor.id})
                for c in copies]
     return verdicts, removed
-
-
-def near_duplicates(docs: Iterable[Document], options: dict[str, Any]) -> tuple[list[Document], list[Removed]]:
-    """The whole stage in one process (small inputs, tests): survivors in input order, removed by id.
-
-    Same candidates (LSH stars), same check and same clusters as the Beam transform.
-    """
-    params = MinHashParams.from_options(options)
-    docs = list(docs)
-    hashes: dict[Node, np.ndarray] = {}
-    buckets: dict[tuple[int, bytes], list[Node]] = {}
-    for d in docs:
-        h = shingle_hashes(d.text, params.ngram)
-        if h.size:
-            hashes[doc_node(d)] = h
-            for key in band_keys(signature(h, params), params):
-                buckets.setdefault(key, []).append(doc_node(d))
-    edges = {e for nodes in buckets.values() for e in star_edges(nodes)}
-    if options.get("verify", True):
-        edges = {(u, v) for u, v in edges if jaccard(hashes[u], hashes[v]) >= params.threshold}
-    roots = components(sorted(edges))
-    clusters: dict[Node, list[Member]] = {}
-    for d in docs:
-        if (root := roots.get(doc_node(d))) is not None:
-            clusters.setdefault(root, []).append(Member.of(d))
-    verdicts: dict[Node, Verdict] = {}
-    removed = []
-    for members in clusters.values():
-        decided, gone = resolve_cluster(members, options.get("survivor", "smallest-hash"))
-        verdicts.update((v.node, v) for v in decided)
-        removed += gone
-    kept = (apply_verdicts(d, [verdicts[doc_node(d)]] if doc_node(d) in verdicts else []) for d in docs)
-    return [d for d in kept if d is not None], sorted(removed, key=lambda r: r.id)

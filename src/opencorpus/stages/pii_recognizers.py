@@ -23,9 +23,6 @@ import phonenumbers
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-# Entity types these recognizers add to Presidio's.
-SECRET_TYPES = ("PRIVATE_KEY", "ACCESS_KEY", "API_TOKEN", "PASSWORD")
-
 # One word of a name: "Jane", "Dröge", "O'Brien", "Jean-Luc", "J." (an initial).
 _WORD = r"\p{Lu}[\p{Ll}\p{M}'’-]*\p{Ll}[\p{L}\p{M}'’-]*|\p{Lu}\."
 # Particles inside names: "Ludwig van Beethoven", "Maria de la Cruz".
