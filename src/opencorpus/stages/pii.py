@@ -76,9 +76,13 @@ _CONTEXT_MARGIN = 64
 # A whitespace-separated chunk with a colon in it (see _colon_keywords).
 _COLON_CHUNK = re.compile(r"(?<!\S)[^\s:]*:\S*")
 
-# Recognizers whose every match holds one of these characters and no white space (Presidio's
-# e-mail and IP patterns): they read only the runs of non-space text that hold one (_recognize).
-_MATCHES_HOLD = {"EmailRecognizer": re.compile("@"), "IpRecognizer": re.compile("[.:]")}
+# Recognizers whose every match holds a mark and no white space (Presidio's e-mail and IP
+# patterns): they read only the runs of non-space text that hold one (_recognize). An e-mail
+# address holds "@"; an IPv4 address (also mapped or embedded in IPv6) digit.digit; an IPv6
+# address "::" or hex:hex. In code "." and ":" are in most words, these marks in few; the IP
+# mark starts with the class [.:], which lets `re` skip ahead to the next dot or colon.
+_MATCHES_HOLD = {"EmailRecognizer": re.compile("@"),
+                 "IpRecognizer": re.compile(r"[.:](?:(?<=\d\.)(?=\d)|(?<=[0-9A-Fa-f]:)(?=[0-9A-Fa-f])|(?<=::)|(?<=:)(?=:))")}
 _RUN_END = regex.compile(r"\S*")
 _RUN_START = regex.compile(r"\S*", flags=regex.REVERSE)
 
