@@ -33,14 +33,13 @@ PARTS = 4  # input files per size: datatrove's per-file tasks and Beam's reads b
 SLICES = 16  # the fewest a run cuts the key space into (beam/slices.py)
 # "oc-noverify" is opencorpus with verify: false: the same work as datatrove (no exact Jaccard check).
 SYSTEMS = ("opencorpus", "oc-noverify", "datatrove")
-_RECIPE = "name: bench\ndate: 2026-01-01\nsources: [{name: near-dup, uri: x.jsonl}]\n"
 
 
 def options() -> dict:
     """The recipe's default near_dedup options, resolved exactly as a run resolves them."""
-    from opencorpus.recipe import parse_recipe
+    from opencorpus.recipe import resolve_stage_options
 
-    return parse_recipe(_RECIPE).stage("near_dedup")
+    return resolve_stage_options("near_dedup")
 
 
 def read_corpus(corpora: Path) -> list[dict]:
@@ -95,6 +94,7 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
     from opencorpus.recipe import SourceSpec
     from opencorpus.sources import source_files
     from opencorpus.stages.dedup import Member, doc_node
+    from opencorpus.stages.near_dedup import NearDedupOptions
 
     spec = SourceSpec(name="near-dup", uri=str(folder), format="jsonl")
     files = source_files(spec, str(folder), str(folder))
@@ -103,7 +103,7 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
         _, docs, _, _ = p | "Read" >> ReadSources({spec.name: SourceWork(spec, [], None)}, files, "2026-01-01", None)
         members = docs | "Members" >> beam.Map(lambda d: (doc_node(d), Member.of(d)))
         frames = docs | "Spill" >> SpillDocuments(str(out.parent / f"scratch-{out.stem}"), SLICES)
-        _, removed = (docs, members, frames) | "NearDedup" >> NearDedup({**options(), "verify": verify}, SLICES)
+        _, removed = (docs, members, frames) | "NearDedup" >> NearDedup(NearDedupOptions.from_options({**options(), "verify": verify}), SLICES)
         counted = ((docs | "CountIn" >> beam.combiners.Count.Globally(),
                     removed | "CountOut" >> beam.Map(lambda _: -1) | "Negative" >> beam.CombineGlobally(sum))
                    | "Both" >> beam.Flatten() | "Kept" >> beam.CombineGlobally(sum))

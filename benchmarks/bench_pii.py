@@ -2,6 +2,8 @@
 model, same process, on the labelled sets of ../shared/corpora/pii (see its README).
 
 Recall (per labelled type): the labelled value no longer appears in the output text.
+Precision (PERSON, synthetic set): the share of <PERSON> placeholders that cover part of a labelled
+name; "any PII" counts those that cover part of any labelled value (an address, an organisation).
 Decoy survival (per decoy type): the decoy string is still in the output text.
 Cards (tests/data/pii/cards.jsonl, written by make_card_set.py): recall is the share of card numbers
 replaced by <CREDIT_CARD>, in messages with a card word and without; decoys taken for cards are the
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -29,7 +32,8 @@ from pathlib import Path
 import zstandard
 
 from opencorpus.document import Document
-from opencorpus.stages.pii import PiiRedactor, settings_from_options
+from opencorpus.recipe import resolve_stage_options
+from opencorpus.stages.pii import PiiRedactor, PiiSettings
 
 # Types the stage redacts; the synthetic set's other types (addresses, organisations, ...) are
 # not PII on their own for this stage and are not scored.
@@ -40,6 +44,7 @@ CARDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "pii" / "cards.
 CARD_ROWS = ("recall CREDIT_CARD (cards, card word)", "recall CREDIT_CARD (cards, no card word)",
              "decoys taken for cards (cards)")
 WARM_UP = 20  # documents per set, untimed, before the timed runs
+PLACEHOLDER = re.compile(r"(<[A-Z_]+>)")
 # The speed-only configuration: e-mails and IP addresses, no NER.
 EMAIL_AND_IP = ["EMAIL_ADDRESS", "IP_ADDRESS"]
 
@@ -58,8 +63,13 @@ def documents(records: list[dict], kind: str) -> list[Document]:
     return [Document(id=r["id"], text=r["text"], source="bench", kind=kind) for r in records]
 
 
-def stage_runner(options: dict) -> Callable[[list[Document]], list[str]]:
-    stage = PiiRedactor(options)
+def settings(written: dict) -> PiiSettings:
+    """The stage's settings as a recipe that writes `written` for `stages.pii` resolves them."""
+    return PiiSettings.from_options(resolve_stage_options("pii", written))
+
+
+def stage_runner(written: dict) -> Callable[[list[Document]], list[str]]:
+    stage = PiiRedactor(settings(written))
     stage.setup()
     return lambda docs: [d.text for d in stage.process_batch(docs)]
 
@@ -89,6 +99,27 @@ def recall(records: list[dict], outputs: list[str], how: str | None = None) -> d
                 scores[span["type"]][1] += 1
                 scores[span["type"]][0] += span["value"] not in out
     return {t: tuple(v) for t, v in scores.items()}
+
+
+def placeholder_spans(text: str, out: str) -> list[tuple[str, int, int]]:
+    """(type, start, end) in `text` of each placeholder in `out`, the redacted text: the text between
+    placeholders is left as it was, so one match of it against `text` places them."""
+    parts = PLACEHOLDER.split(out)
+    match = re.fullmatch("".join(re.escape(p) if i % 2 == 0 else "(.+?)" for i, p in enumerate(parts)), text, re.DOTALL)
+    if match is None:  # the text held a placeholder of its own
+        return []
+    return [(parts[2 * k + 1][1:-1], match.start(k + 1), match.end(k + 1)) for k in range(len(parts) // 2)]
+
+
+def precision(records: list[dict], outputs: list[str], entity: str, of: tuple[str, ...]) -> tuple[int, int]:
+    """(placeholders of `entity` covering part of a labelled value of a type in `of`, placeholders of `entity`)."""
+    hits = total = 0
+    for record, out in zip(records, outputs):
+        for kind, start, end in placeholder_spans(record["text"], out):
+            if kind == entity:
+                total += 1
+                hits += any(s["type"] in of and s["start"] < end and start < s["end"] for s in record["pii"])
+    return hits, total
 
 
 def survival(records: list[dict], outputs: list[str]) -> dict[str, tuple[int, int]]:
@@ -136,7 +167,7 @@ def main() -> None:
     parser.add_argument("--cards-only", action="store_true", help="only the card set's rows (no corpora)")
     args = parser.parse_args()
     cards = load_jsonl(CARDS)
-    model = settings_from_options({"settings": args.settings}).nlp_model
+    model = settings({"settings": args.settings}).nlp_model
     if args.cards_only:
         runners = {"opencorpus": stage_runner({"settings": args.settings}), "presidio": baseline_runner(model)}
         print_rows(card_table(cards, runners), list(runners))
@@ -171,6 +202,11 @@ def main() -> None:
         for entity in SCORED:
             if entity in scores[names[0]]:
                 rows.append((f"recall {entity} ({set_name})", [fraction(scores[n][entity]) for n in names]))
+        if set_name == "synthetic":
+            labelled = tuple({s["type"] for r in records for s in r["pii"]})
+            for label, of in (("", ("PERSON",)), (", any PII", labelled)):
+                rows.append((f"precision PERSON (synthetic{label})",
+                             [fraction(precision(records, outputs[n][set_name], "PERSON", of)) for n in names]))
         if set_name == "changelog":
             signoff = {n: recall(records, outputs[n][set_name], how="signoff") for n in names}
             rows.append(("recall PERSON (changelog sign-offs)", [fraction(signoff[n]["PERSON"]) for n in names]))

@@ -46,8 +46,8 @@ from opencorpus.recipe import parse_recipe
 from opencorpus.sources.crawl import CrawlConfig, crawl
 from opencorpus.sources.html import html_document
 from opencorpus.stages.extract import HtmlExtractor
-from opencorpus.stages.language import LanguageIdentifier
-from opencorpus.stages.quality import QualityFilter
+from opencorpus.stages.language import LanguageIdentifier, LanguageOptions
+from opencorpus.stages.quality import QualityFilter, QualityOptions
 
 WORD = re.compile(r"\w+")
 DATE = "2026-11-01"
@@ -142,7 +142,8 @@ class Curator:
     def __init__(self):
         recipe = parse_recipe(f"name: bench\ndate: {DATE}\nsources: [{{name: web, uri: x, format: html, kind: web}}]\n")
         self.spec = recipe.sources[0]
-        self.stages = [HtmlExtractor(), LanguageIdentifier(recipe.stage("language")), QualityFilter(recipe.stage("quality"))]
+        self.stages = [HtmlExtractor(), LanguageIdentifier(LanguageOptions.from_options(recipe.stage("language"))),
+                       QualityFilter(QualityOptions.from_options(recipe.stage("quality")))]
         for stage in self.stages:
             stage.setup()
         self.seconds: Counter[str] = Counter()  # per stage ("ingest" = decode + hash), summed over pages

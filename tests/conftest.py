@@ -4,7 +4,8 @@ pipeline, FnApiRunner, as the `e2e_snapshot` fixture), and readers of a version 
 `build_lookup_snapshot`, `serve_lookup` and `lookup_hash_of`) and one session-wide run of it
 (the `lookup_snapshot` fixture), read by the lookup CLI, API, fuzz and page tests; and the
 near-dedup helpers (`near_dup_options`, `near_dup_doc`, `near_dup_real_docs`,
-`near_dup_truth_clusters`) used with and without Beam. Test modules never import each other."""
+`near_dup_truth_clusters`) used with and without Beam; `pii_settings`, the PII stage's settings
+from a few options. Test modules never import each other."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from opencorpus.document import Document, canonical_hash
 from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.lookup.limits import DEFAULTS, Limits, server_config
-from opencorpus.recipe import parse_recipe
+from opencorpus.recipe import resolve_stage_options
+from opencorpus.stages.near_dedup import NearDedupOptions
+from opencorpus.stages.pii import PiiSettings
 
 DEMO_DATA = Path(__file__).parent / "data" / "demo"
 BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
@@ -156,9 +159,15 @@ NEAR_DUP_DATA = Path(__file__).parent / "data" / "near-dup"
 NEAR_DUP_RECIPE = "name: t\ndate: 2026-01-01\nsources: [{name: s, uri: x.jsonl}]\n"
 
 
-def near_dup_options(**overrides) -> dict:
-    """The near_dedup stage's options as NEAR_DUP_RECIPE resolves them, with `overrides`."""
-    return {**parse_recipe(NEAR_DUP_RECIPE).stage("near_dedup"), **overrides}
+def near_dup_options(**written) -> NearDedupOptions:
+    """The near_dedup stage's options as a recipe that writes `written` for them resolves them."""
+    return NearDedupOptions.from_options(resolve_stage_options("near_dedup", written))
+
+
+def pii_settings(**written) -> PiiSettings:
+    """The pii stage's settings as a recipe that writes `written` for them resolves them (the
+    default preset's, with those on top)."""
+    return PiiSettings.from_options(resolve_stage_options("pii", written))
 
 
 def near_dup_doc(doc_id: str, text: str, license: str | None = "NOASSERTION", **metadata) -> Document:
@@ -184,14 +193,14 @@ def near_dup_truth_clusters(threshold: float = 0.8) -> set[frozenset[str]]:
     return {frozenset(c) for c in clusters.values()}
 
 
-def near_duplicates(docs: Iterable[Any], options: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+def near_duplicates(docs: Iterable[Any], options: NearDedupOptions) -> tuple[list[Any], list[Any]]:
     """Near dedup in one process, composed of the stage's pure functions: the oracle the Beam
     transform is checked against. Survivors in input order, removed by id."""
     from opencorpus.stages.dedup import Member, apply_verdicts, doc_node
-    from opencorpus.stages.near_dedup import (MinHashParams, band_keys, components, jaccard, resolve_cluster,
-                                              shingle_hashes, signature, star_edges)
+    from opencorpus.stages.near_dedup import (band_keys, components, jaccard, resolve_cluster, shingle_hashes, signature,
+                                              star_edges)
 
-    params = MinHashParams.from_options(options)
+    params = options.params
     docs = list(docs)
     hashes: dict[Any, Any] = {}
     buckets: dict[tuple[int, bytes], list[Any]] = {}
@@ -202,7 +211,7 @@ def near_duplicates(docs: Iterable[Any], options: dict[str, Any]) -> tuple[list[
             for key in band_keys(signature(h, params), params):
                 buckets.setdefault(key, []).append(doc_node(d))
     edges = {e for nodes in buckets.values() for e in star_edges(nodes)}
-    if options.get("verify", True):
+    if options.verify:
         edges = {(u, v) for u, v in edges if jaccard(hashes[u], hashes[v]) >= params.threshold}
     roots = components(sorted(edges))
     clusters: dict[Any, list[Member]] = {}
@@ -212,7 +221,7 @@ def near_duplicates(docs: Iterable[Any], options: dict[str, Any]) -> tuple[list[
     verdicts: dict[Any, Any] = {}
     removed = []
     for members in clusters.values():
-        decided, gone = resolve_cluster(members, options.get("survivor", "smallest-hash"))
+        decided, gone = resolve_cluster(members, options.survivor)
         verdicts.update((v.node, v) for v in decided)
         removed += gone
     kept = (apply_verdicts(d, [verdicts[doc_node(d)]] if doc_node(d) in verdicts else []) for d in docs)

@@ -7,7 +7,7 @@ from opencorpus.beam.stage import staged
 from opencorpus.document import DeadLetter
 from opencorpus.recipe import parse_recipe
 from opencorpus.sources import read_source_file, source_files
-from opencorpus.stages.quality import QualityFilter
+from opencorpus.stages.quality import QualityFilter, QualityOptions
 
 DEMO = Path(__file__).parent / "data" / "demo"
 
@@ -18,7 +18,7 @@ def test_concurrent_bundles_do_not_break_shared_tokenizers():
     recipe = parse_recipe(f"name: t\ndate: 2026-11-01\nsources: [{{name: lib, uri: {DEMO}/libzstd-lib.jsonl.zst, kind: code}}]\n")
     spec = recipe.sources[0]
     docs = [d for f in source_files(spec, spec.uri, str(DEMO)) for d in read_source_file(spec, f, recipe.date)]
-    filters = [QualityFilter(recipe.stage("quality")) for _ in range(4)]
+    filters = [QualityFilter(QualityOptions.from_options(recipe.stage("quality"))) for _ in range(4)]
     for stage in filters:
         stage.setup()
 

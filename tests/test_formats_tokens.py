@@ -64,7 +64,7 @@ def test_token_dtype_follows_megatron(vocab_size, dtype):
 def test_idx_layout_matches_megatron_and_the_bin(tmp_path):
     result = write_token_shard(str(tmp_path), 0, iter(DOCS), GPT2_VOCAB)
     lengths = [len(ids) for *_, ids in DOCS]
-    assert result == {"documents": 3, "tokens": sum(lengths)}
+    assert (result["documents"], result["tokens"]) == (3, sum(lengths))
     out = files(tmp_path)
     idx = parse_idx(out["idx"])
     assert idx["version"] == 1
@@ -127,7 +127,8 @@ def test_two_writes_give_identical_bytes(tmp_path):
 
 
 def test_empty_shard_is_valid(tmp_path):
-    assert write_token_shard(str(tmp_path), 7, [], GPT2_VOCAB) == {"documents": 0, "tokens": 0}
+    result = write_token_shard(str(tmp_path), 7, [], GPT2_VOCAB)
+    assert (result["documents"], result["tokens"]) == (0, 0)
     out = files(tmp_path, 7)
     assert out["bin"] == b""
     idx = parse_idx(out["idx"])
@@ -213,8 +214,20 @@ def test_datatrove_token_size_4_for_a_large_vocab(tmp_path):
     assert np.frombuffer((tmp_path / "tokens/part-00000.ds").read_bytes(), dtype="<u4").tolist() == [70000, 127999, 0]
 
 
+@pytest.mark.parametrize("formats", [("megatron",), ("megatron", "datatrove", "olmo")])
+def test_reported_digests_are_the_files_as_stored(tmp_path, formats):
+    """Every file of the part is reported, with the sha256 and size of its bytes on disk (the
+    gzip tables and the streams were hashed through the writer, the indexes from their bytes)."""
+    files_written = write_token_shard(str(tmp_path), 0, DOCS, GPT2_VOCAB, formats)["files"]
+    on_disk = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert sorted(files_written) == on_disk
+    for path, digest in files_written.items():
+        assert digest == storage.file_digest(str(tmp_path / path)), path
+
+
 def test_empty_shard_in_datatrove_layout(tmp_path):
-    assert write_token_shard(str(tmp_path), 0, [], GPT2_VOCAB, BOTH) == {"documents": 0, "tokens": 0}
+    result = write_token_shard(str(tmp_path), 0, [], GPT2_VOCAB, BOTH)
+    assert (result["documents"], result["tokens"]) == (0, 0)
     tokens = tmp_path / "tokens"
     assert (tokens / "part-00000.ds").read_bytes() == b"" == (tokens / "part-00000.ds.index").read_bytes()
     assert (tokens / "part-00000.ds.metadata").read_text() == "tokenizer/tokenizer.json|2\n0\n0.00 T"

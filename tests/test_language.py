@@ -10,7 +10,7 @@ import pytest
 from opencorpus.document import Document, Removed, canonical_hash
 from opencorpus.recipe import RecipeError, parse_recipe
 from opencorpus.stages.extract import extract_html
-from opencorpus.stages.language import LanguageIdentifier
+from opencorpus.stages.language import LanguageIdentifier, LanguageOptions
 
 HANDBOOK = Path(__file__).parent / "data" / "html" / "debian-handbook"
 
@@ -25,7 +25,7 @@ def doc(text: str, id: str = "s/1") -> Document:
 
 @functools.lru_cache(maxsize=None)
 def stage(keep: tuple[str, ...] | None) -> LanguageIdentifier:
-    identifier = LanguageIdentifier({"keep": list(keep) if keep else None})
+    identifier = LanguageIdentifier(LanguageOptions(keep=frozenset(keep) if keep else None))
     identifier.setup()  # loads the model: once per option set
     return identifier
 

@@ -1,11 +1,11 @@
 """License tagging for the foundation: SPDX identifier lines, declared source license, NOASSERTION."""
 
 from opencorpus.document import Document
-from opencorpus.stages.license import NOASSERTION, LicenseTagger, find_spdx_identifiers
+from opencorpus.stages.license import NOASSERTION, LicenseOptions, LicenseTagger, find_spdx_identifiers
 
 
 def tag(text, source="s", declared=None):
-    tagger = LicenseTagger({}, {"s": declared})
+    tagger = LicenseTagger(LicenseOptions(), {"s": declared})
     tagger.setup()
     [doc] = tagger.process(Document(id="s/1", text=text, source=source, location="f:1"))
     return doc.metadata

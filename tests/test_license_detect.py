@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from opencorpus.document import Document
-from opencorpus.stages.license import NOASSERTION, LicenseTagger
+from opencorpus.stages.license import NOASSERTION, LicenseOptions, LicenseTagger
 from opencorpus.stages.licenses.dep5 import Dep5Error, evidence_for_path, parse_dep5
 from opencorpus.stages.licenses.html import find_markup
 from opencorpus.stages.licenses.normalize import equivalent, name_to_spdx
@@ -24,7 +24,7 @@ def rows(name):
 
 @pytest.fixture(scope="module")
 def tagger():
-    t = LicenseTagger({"trees": {"libzstd": [license_file("debian/copyright", COPYRIGHT.encode())]}}, {})
+    t = LicenseTagger(LicenseOptions(trees={"libzstd": [license_file("debian/copyright", COPYRIGHT.encode())]}), {})
     t.setup()
     return t
 
@@ -234,7 +234,7 @@ def test_python_package_metadata():
 
 def test_package_metadata_of_a_tree_applies_to_its_files():
     metadata = b"Metadata-Version: 2.4\nName: x\nLicense-Expression: MIT\n"
-    t = LicenseTagger({"trees": {"pkg": [license_file("PKG-INFO", metadata)]}}, {})
+    t = LicenseTagger(LicenseOptions(trees={"pkg": [license_file("PKG-INFO", metadata)]}), {})
     t.setup()
     meta = run(t, "def f():\n    return 1\n", source="pkg", path="x/core.py")
     assert meta["license"] == "MIT" and meta["license_evidence"][0]["where"] == "PKG-INFO"

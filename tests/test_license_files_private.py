@@ -12,8 +12,9 @@ import pytest
 
 from opencorpus.document import Document
 from opencorpus.recipe import RecipeError, load_recipe
-from opencorpus.stages.license import LicenseTagger
+from opencorpus.stages.license import LicenseOptions, LicenseTagger
 from opencorpus.stages.licenses import dep5
+from opencorpus.stages.licenses.discovery import with_license_trees
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 SECRET = "aws_secret_access_key = wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
@@ -64,7 +65,7 @@ def recipe_for(tmp_path: Path, license_file: str = ""):
     extra = f", license_file: {license_file}" if license_file else ""
     url = write(tmp_path / "recipe.yaml",
                 f"name: c\ndate: 2026-11-01\nsources: [{{name: t, uri: tree, format: text{extra}}}]\n")
-    return load_recipe(str(url))
+    return with_license_trees(load_recipe(str(url)))  # as a run records it
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def test_a_license_file_symlinked_out_of_the_tree_is_not_read(tmp_path, tree, ca
     outside = write(tmp_path / "other-site" / "dep-2.0.dist-info" / "METADATA", METADATA.replace("Apache-2.0", "MIT"))
     (tree / "dep-2.0.dist-info" / "METADATA").unlink()
     (tree / "dep-2.0.dist-info" / "METADATA").symlink_to(outside)
-    with caplog.at_level(logging.WARNING, logger="opencorpus.recipe"):
+    with caplog.at_level(logging.WARNING, logger="opencorpus.stages.licenses.discovery"):
         recipe = recipe_for(tmp_path)
     manifest = json.dumps(recipe.resolved())
     assert "wJalrXUtnFEMI" not in manifest and "aws_secret" not in manifest
@@ -137,7 +138,7 @@ def test_a_license_file_the_recipe_names_outside_the_tree_is_an_error(tmp_path, 
 
 
 def test_the_stage_applies_the_recorded_facts_as_it_applied_the_files(tmp_path, tree):
-    tagger = LicenseTagger(recipe_for(tmp_path).stage("license"), {})
+    tagger = LicenseTagger(LicenseOptions.from_options(recipe_for(tmp_path).stage("license")), {})
     tagger.setup()
 
     def tag(path: str) -> dict:

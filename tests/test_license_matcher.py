@@ -5,13 +5,13 @@ package is named with each), from the shared corpora's licenses/license_notices.
 import pytest
 
 from opencorpus.document import Document
-from opencorpus.stages.license import LicenseTagger
+from opencorpus.stages.license import LicenseOptions, LicenseTagger
 from opencorpus.stages.licenses.matcher import license_index
 
 
 @pytest.fixture(scope="module")
 def tagger():
-    t = LicenseTagger({}, {})
+    t = LicenseTagger(LicenseOptions(), {})
     t.setup()
     return t
 

@@ -5,8 +5,9 @@ import pytest
 
 from opencorpus.document import Document, Removed
 from opencorpus.recipe import RecipeError, parse_recipe
-from opencorpus.stages.license import LicenseTagger
-from opencorpus.stages.licenses.policy import LicensePolicy
+from opencorpus.stages.license import LicenseOptions, LicenseTagger
+from opencorpus.stages.licenses.discovery import with_license_trees
+from opencorpus.stages.licenses.policy import LicensePolicy, PolicyOptions
 
 RECIPE = "name: c\ndate: 2026-11-01\nsources: [{name: s, uri: data.jsonl}]\n"
 
@@ -17,7 +18,7 @@ def license_options(stage_yaml: str = "{}") -> dict:
 
 @pytest.fixture(scope="module")
 def policy():
-    return LicensePolicy(license_options())
+    return LicensePolicy(PolicyOptions.from_options(license_options()))
 
 
 @pytest.mark.parametrize("expression,category", [
@@ -35,7 +36,7 @@ def test_categories_come_from_licensedb_and_nc_nd_rules(policy, expression, cate
 
 
 def tag(options, text, doc_id="s/1"):
-    tagger = LicenseTagger(options, {"s": None})
+    tagger = LicenseTagger(LicenseOptions.from_options(options), {"s": None})
     tagger.setup()
     return list(tagger.process(Document(id=doc_id, text=text, source="s", metadata={"sha256": "ab" * 32})))
 
@@ -69,17 +70,27 @@ def test_bad_policy_options_name_the_key():
         license_options("{policy: strict}")
 
 
+@pytest.mark.parametrize(("changed", "message"), [
+    ({"rules": [{"match": "-NC(", "category": "non-commercial"}]}, r"license.rules\[0\].match: not a regular expression"),
+    ({"rules": [{"match": "-NC", "category": "nc"}]}, r"license.rules\[0\].category: expected one of public-domain"),
+    ({"licenses": {"LicenseRef-X": "free"}}, r"license.licenses.LicenseRef-X: expected one of"),
+])
+def test_bad_policy_presets_name_the_key(changed, message):
+    with pytest.raises(ValueError, match=message):
+        PolicyOptions.from_options({**license_options(), **changed})
+
+
 def test_license_file_of_a_text_tree_is_recorded_by_its_licenses(tmp_path):
     (tmp_path / "tree" / "debian").mkdir(parents=True)
     (tmp_path / "tree" / "debian" / "copyright").write_text(
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
         "Files: *\nCopyright: 2020 A\nLicense: Expat\n")
-    recipe = parse_recipe("name: c\ndate: 2026-11-01\nsources: [{name: t, uri: tree, format: text}]\n",
-                          base_dir=str(tmp_path))
+    recipe = with_license_trees(parse_recipe("name: c\ndate: 2026-11-01\nsources: [{name: t, uri: tree, format: text}]\n",
+                                             base_dir=str(tmp_path)))
     [tree] = recipe.stage("license")["trees"]["t"]
     assert tree["file"] == "debian/copyright" and tree["kind"] == "dep5" and "text" not in tree
     assert tree["stanzas"] == [{"files": ["*"], "license": "Expat", "expression": "MIT", "line": 3}]
-    tagger = LicenseTagger(recipe.stage("license"), {})
+    tagger = LicenseTagger(LicenseOptions.from_options(recipe.stage("license")), {})
     tagger.setup()
     [doc] = tagger.process(Document(id="t/a.c", text="int x;", source="t", metadata={"path": "a.c"}))
     assert doc.metadata["license"] == "MIT" and doc.metadata["license_category"] == "permissive"
@@ -90,6 +101,6 @@ def test_license_file_key_is_checked(tmp_path):
     (tmp_path / "tree" / "COPYING").write_text("GNU GENERAL PUBLIC LICENSE\n")
     src = "name: c\ndate: 2026-11-01\nsources: [{name: t, uri: tree, format: text, license_file: %s}]\n"
     with pytest.raises(RecipeError, match=r"sources\[0\].license_file: no file .*tree/copyright"):
-        parse_recipe(src % "copyright", base_dir=str(tmp_path))
+        with_license_trees(parse_recipe(src % "copyright", base_dir=str(tmp_path)))
     with pytest.raises(RecipeError, match=r"sources\[0\].license_file: .*COPYING is not a machine-readable \(DEP-5\)"):
-        parse_recipe(src % "COPYING", base_dir=str(tmp_path))
+        with_license_trees(parse_recipe(src % "COPYING", base_dir=str(tmp_path)))

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from opencorpus.document import Document
-from opencorpus.recipe import RecipeError, parse_recipe
-from opencorpus.stages.license import NOASSERTION, LicenseTagger
+from opencorpus.recipe import Recipe, RecipeError, parse_recipe
+from opencorpus.stages.license import NOASSERTION, LicenseOptions, LicenseTagger
+from opencorpus.stages.licenses.discovery import with_license_trees
 from opencorpus.stages.licenses.pymeta import distribution_files
 from opencorpus.stages.licenses.reuse_toml import ReuseTomlError, evidence_for_path, parse_reuse_toml
 
@@ -20,10 +21,15 @@ SITE_PACKAGES = DATA / "site-packages-tree"
 RECIPE = "name: c\ndate: 2026-11-01\nsources: [{name: t, uri: %s, format: text%s}]\n"
 
 
+def recipe_as_run(text: str, base_dir: Path) -> Recipe:
+    """The recipe as a run records it: its trees' license files read when the run is planned."""
+    return with_license_trees(parse_recipe(text, base_dir=str(base_dir)))
+
+
 def tagger_for(tree: Path, license_file: str = "") -> LicenseTagger:
     extra = f", license_file: {license_file}" if license_file else ""
-    recipe = parse_recipe(RECIPE % (tree.name, extra), base_dir=str(tree.parent))
-    tagger = LicenseTagger(recipe.stage("license"), {})
+    recipe = recipe_as_run(RECIPE % (tree.name, extra), tree.parent)
+    tagger = LicenseTagger(LicenseOptions.from_options(recipe.stage("license")), {})
     tagger.setup()
     return tagger
 
@@ -39,7 +45,7 @@ def reuse():
 
 
 def test_reuse_toml_at_the_tree_root_is_recorded_and_applied_by_path(reuse):
-    [tree] = reuse.options["trees"]["t"]
+    [tree] = reuse.options.trees["t"]
     assert tree["file"] == "REUSE.toml" and tree["kind"] == "reuse-toml"
     assert tree["sha256"] == hashlib.sha256((REUSE_TREE / "REUSE.toml").read_bytes()).hexdigest()
     assert tree["annotations"][0] == {"path": ["po/*.po", "po/*.pot"], "precedence": "aggregate",
@@ -106,7 +112,7 @@ def test_bad_reuse_toml_is_a_recipe_error_naming_the_file(tmp_path, text, error)
     (tmp_path / "tree").mkdir()
     (tmp_path / "tree" / "REUSE.toml").write_text(text)
     with pytest.raises(RecipeError, match=r"sources\[0\] \(.*tree\): " + error):
-        parse_recipe(RECIPE % ("tree", ""), base_dir=str(tmp_path))
+        recipe_as_run(RECIPE % ("tree", ""), tmp_path)
     with pytest.raises(ReuseTomlError, match=error):
         parse_reuse_toml(text)
 
@@ -124,7 +130,7 @@ def site_packages():
 
 
 def test_each_installed_distribution_licenses_the_files_its_record_lists(site_packages):
-    trees = site_packages.options["trees"]["t"]
+    trees = site_packages.options.trees["t"]
     assert [(t["file"], t["kind"], t["record"]["file"]) for t in trees] == [
         ("idna-3.20.dist-info/METADATA", "python-distribution", "idna-3.20.dist-info/RECORD"),
         ("mdurl-0.1.2.dist-info/METADATA", "python-distribution", "mdurl-0.1.2.dist-info/RECORD")]
@@ -162,8 +168,8 @@ def _tagged_by_path(tmp_path: Path, uri: str) -> dict[str, dict]:
     """path -> license fields of every file a `text` source with this uri reads (under tmp_path)."""
     from opencorpus.sources import read_source_file, source_files
 
-    recipe = parse_recipe(RECIPE % (uri, ""), base_dir=str(tmp_path))
-    tagger = LicenseTagger(recipe.stage("license"), {})
+    recipe = recipe_as_run(RECIPE % (uri, ""), tmp_path)
+    tagger = LicenseTagger(LicenseOptions.from_options(recipe.stage("license")), {})
     tagger.setup()
     [spec] = recipe.sources
     fields = {}

@@ -21,7 +21,7 @@ from conftest import (
 from opencorpus.document import canonical_hash
 from opencorpus.recipe import RecipeError, parse_recipe
 from opencorpus.stages.dedup import Member
-from opencorpus.stages.licenses.policy import LicensePolicy
+from opencorpus.stages.licenses.policy import LicensePolicy, PolicyOptions
 from opencorpus.stages.near_dedup import (
     MinHashParams,
     components,
@@ -105,7 +105,7 @@ def test_union_find_roots_each_component_at_its_smallest_node():
 def test_most_permissive_license_ranks_the_policys_categories():
     """The policy decides what an expression is (an OR its best choice, an AND its worst part); the
     survivor rule only ranks its categories: CC-BY-NC-4.0 is non-commercial, above unknown."""
-    policy = LicensePolicy(parse_recipe(NEAR_DUP_RECIPE).stage("license"))
+    policy = LicensePolicy(PolicyOptions.from_options(parse_recipe(NEAR_DUP_RECIPE).stage("license")))
     ranked = ["CC0-1.0", "MIT", "BSD-3-Clause OR GPL-2.0-only", "MPL-2.0", "MIT AND GPL-3.0-or-later",
               "CC-BY-NC-4.0", "NOASSERTION"]
     categories = [policy.category(e) for e in ranked]
@@ -116,7 +116,7 @@ def test_most_permissive_license_ranks_the_policys_categories():
 
 
 def member(doc_id, sha, license=None, duplicates=()):
-    category = LicensePolicy(parse_recipe(NEAR_DUP_RECIPE).stage("license")).category(license) if license else None
+    category = LicensePolicy(PolicyOptions.from_options(parse_recipe(NEAR_DUP_RECIPE).stage("license"))).category(license) if license else None
     return Member(node=f"{sha} {doc_id}", id=doc_id, source="s", sha256=sha, license=license,
                   license_category=category, duplicates=duplicates)
 

@@ -12,13 +12,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import pii_settings
 
+from opencorpus.beam.pipeline import StageOptions
 from opencorpus.document import DeadLetter, Document, canonical_hash
 from opencorpus.formats.jsonl import read_jsonl_zst
-from opencorpus.recipe import parse_recipe
+from opencorpus.recipe import RecipeError, parse_recipe, resolve_stage_options
 from opencorpus.stages import pii
 from opencorpus.stages.pii import (
     PiiRedactor,
+    PiiSettings,
     _name_lines,
     _name_runs,
     _name_windows,
@@ -40,7 +43,7 @@ libzstd (1.5.4+dfsg2-5) unstable; urgency=medium
 
 @pytest.fixture(scope="module")
 def redactor() -> PiiRedactor:
-    r = PiiRedactor({"settings": "default"})
+    r = PiiRedactor(pii_settings(settings="default"))
     r.setup()
     return r
 
@@ -167,7 +170,7 @@ ADDRESSES = ("Mail jane@example.org or ops@example.com; the ip of the mirror is 
 
 
 def test_emails_and_addresses_alone_never_call_spacy(monkeypatch):
-    lean = PiiRedactor({"entities": ["EMAIL_ADDRESS", "IP_ADDRESS"], "ner_kinds": []})
+    lean = PiiRedactor(pii_settings(entities=["EMAIL_ADDRESS", "IP_ADDRESS"], ner_kinds=[]))
     lean.setup()
     expected = whole_piece_result(lean, monkeypatch, ADDRESSES)
     monkeypatch.setattr(lean.engines.analyzer.nlp_engine.get_nlp("en"), "tokenizer", RefusingTokenizer())
@@ -177,7 +180,7 @@ def test_emails_and_addresses_alone_never_call_spacy(monkeypatch):
                 "Public IPv6: <IP_ADDRESS>, host <IP_ADDRESS>; call +1 415 555 2671.\n")
     assert lean.redact(ADDRESSES) == expected == (redacted, {"EMAIL_ADDRESS": 2, "IP_ADDRESS": 4})
     # Above an address's own score (0.6), the word "ip" next to it decides: spaCy is called.
-    stricter = PiiRedactor({"entities": ["EMAIL_ADDRESS", "IP_ADDRESS"], "ner_kinds": [], "score_threshold": 0.7})
+    stricter = PiiRedactor(pii_settings(entities=["EMAIL_ADDRESS", "IP_ADDRESS"], ner_kinds=[], score_threshold=0.7))
     with pytest.raises(AssertionError, match="tokenizer was called"):
         stricter.redact(ADDRESSES)
 
@@ -317,7 +320,7 @@ def test_phone_words_far_from_a_number_count_as_before(redactor, monkeypatch, te
 @pytest.mark.parametrize("options", [
     {}, {"score_threshold": 0.7}, {"score_threshold": 0.3, "formatted_phone_threshold": 0.3}])
 def test_windows_give_what_the_whole_piece_gives(monkeypatch, text, options):
-    redactor = PiiRedactor(options)
+    redactor = PiiRedactor(pii_settings(**options))
     assert redactor.redact(text) == whole_piece_result(redactor, monkeypatch, text)
 
 
@@ -330,7 +333,7 @@ def test_engine_uses_the_configured_model_and_only_ner(redactor):
 
 
 def test_redactors_with_the_same_model_share_one_engine(redactor):
-    other = PiiRedactor({"allow_list": ["jane@example.org"], "score_threshold": 0.9})
+    other = PiiRedactor(pii_settings(allow_list=["jane@example.org"], score_threshold=0.9))
     other.setup()
     assert other.engines is redactor.engines
     assert other.redact("Write to jane@example.org or bob@example.org.") == (
@@ -348,8 +351,9 @@ def test_engines_are_built_without_any_network_access(tmp_path):
                 attempts.append(event)
                 raise OSError("network access refused by the test")
         sys.addaudithook(refuse)
-        from opencorpus.stages.pii import PiiRedactor
-        r = PiiRedactor({})
+        from opencorpus.recipe import resolve_stage_options
+        from opencorpus.stages.pii import PiiRedactor, PiiSettings
+        r = PiiRedactor(PiiSettings.from_options(resolve_stage_options("pii")))
         r.setup()
         print(json.dumps({"out": r.redact("Mail jane@example.org now.")[0], "attempts": attempts}))
     """)
@@ -364,28 +368,47 @@ def test_engines_are_built_without_any_network_access(tmp_path):
 def test_recipe_options_are_accepted():
     recipe = parse_recipe("name: t\ndate: 2026-11-01\nsources: [{name: s, uri: s.jsonl}]\n"
                           "stages: {pii: {settings: default, score_threshold: 0.7}}\n")
-    settings = PiiRedactor(recipe.stage("pii")).settings
+    settings = PiiSettings.from_options(recipe.stage("pii"))
     assert settings.score_threshold == 0.7 and settings.nlp_model == MODEL and "PERSON" in settings.entities
     assert "URL" not in settings.entities and "US_DRIVER_LICENSE" not in settings.entities
 
 
+def test_settings_come_from_the_preset_alone(tmp_path):
+    """The preset is inlined once, by recipe resolution; the stage fills in nothing from default.yaml,
+    so what the manifest records is every setting the stage uses."""
+    (tmp_path / "mine.yaml").write_text("score_threshold: 0.7\n")
+    options = resolve_stage_options("pii", {"settings": "mine.yaml"}, base_dir=str(tmp_path))
+    assert options == {"settings": "mine.yaml", "score_threshold": 0.7}
+    with pytest.raises(ValueError, match="pii.nlp_model: missing"):
+        PiiSettings.from_options(options)
+    with pytest.raises(ValueError, match="pii: unknown option.s. entitys"):
+        PiiSettings.from_options({**resolve_stage_options("pii"), "entitys": ["PERSON"]})
+
+
 @pytest.mark.parametrize(("options", "message"), [
-    ({"entitys": ["PERSON"]}, "pii: unknown option(s) entitys"),
+    ({"entitys": ["PERSON"]}, "stages.pii: unknown key 'entitys' (did you mean 'entities'?)"),
     ({"entities": []}, "pii.entities: expected a non-empty list"),
     ({"score_threshold": 2}, "pii.score_threshold: expected a number from 0 to 1"),
     ({"max_chars_per_chunk": 0}, "pii.max_chars_per_chunk: expected a positive integer"),
     ({"allow_list": "jane@example.org"}, "pii.allow_list: expected a list of strings"),
 ])
 def test_bad_options_are_refused_by_name(options, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        PiiRedactor(options)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+        pii_settings(**options)
+
+
+def test_a_bad_setting_in_a_recipe_is_a_recipe_error_naming_it():
+    recipe = parse_recipe("name: t\ndate: 2026-11-01\nsources: [{name: s, uri: s.jsonl}]\n"
+                          "stages: {pii: {score_threshold: 2}}\n", path="r.yaml")
+    with pytest.raises(RecipeError, match=r"^r.yaml: stages.pii.score_threshold: expected a number from 0 to 1, got 2"):
+        StageOptions.of(recipe)  # as the graph is built, before any work
 
 
 def test_unknown_entities_and_models_fail_at_setup():
     with pytest.raises(ValueError, match="pii.entities: unknown entity type.*E_MAIL"):
-        PiiRedactor({"entities": ["E_MAIL"]}).setup()
+        PiiRedactor(pii_settings(entities=["E_MAIL"])).setup()
     with pytest.raises(ValueError, match="pii.nlp_model: spaCy model 'en_core_web_nosuch' is not installed"):
-        PiiRedactor({"nlp_model": "en_core_web_nosuch"}).setup()
+        PiiRedactor(pii_settings(nlp_model="en_core_web_nosuch")).setup()
 
 
 def test_chunks_cover_the_text_and_prefer_paragraph_breaks():

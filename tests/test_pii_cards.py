@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import pii_settings
 
 from opencorpus.stages.pii import PiiRedactor
 from opencorpus.stages.pii_recognizers import card_evidence
@@ -24,7 +25,7 @@ DECOYS_TAKEN_BOUND = 0.01
 
 @pytest.fixture(scope="module")
 def redactor() -> PiiRedactor:
-    r = PiiRedactor({"settings": "default"})
+    r = PiiRedactor(pii_settings(settings="default"))
     r.setup()
     return r
 

@@ -1,6 +1,7 @@
 """The pii stage's own recognizers and batch path: secrets in code (from the formats' documented
-example values), names that the layout marks, look-alikes that must stay, source kinds, and
-batching through Beam. Labelled samples: tests/data/pii/."""
+example values), names that the layout marks, listed names and what tells them from words,
+look-alikes that must stay, source kinds, and batching through Beam. Labelled samples:
+tests/data/pii/."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import pii_settings
 
 from opencorpus.beam.stage import staged
 from opencorpus.document import DeadLetter, Document
-from opencorpus.stages.pii import PiiRedactor, settings_from_options
+from opencorpus.stages.pii import PiiRedactor
+from opencorpus.stages.pii_recognizers import ListedNameRecognizer, name_lists
 
 SAMPLES = Path(__file__).parent / "data" / "pii"
 
 
 @pytest.fixture(scope="module")
 def redactor() -> PiiRedactor:
-    r = PiiRedactor({"settings": "default"})
+    r = PiiRedactor(pii_settings(settings="default"))
     r.setup()
     return r
 
@@ -60,7 +63,7 @@ def test_organisations_in_copyright_lines_are_not_people(redactor):
 def test_public_addresses_go_and_private_ones_follow_the_preset(redactor):
     text = "The mirror at 8.8.4.4 and the router at 10.1.2.3 both answer."
     assert redactor.redact(text)[0] == "The mirror at <IP_ADDRESS> and the router at <IP_ADDRESS> both answer."
-    keep_private = PiiRedactor({"keep_ips": ["private", "loopback"]})
+    keep_private = PiiRedactor(pii_settings(keep_ips=["private", "loopback"]))
     assert keep_private.redact(text)[0] == "The mirror at <IP_ADDRESS> and the router at 10.1.2.3 both answer."
 
 
@@ -71,7 +74,7 @@ def test_ner_runs_on_prose_but_not_on_minified_code(redactor):
     minified = sentence + ";" + "var a=1;" * 200  # one very long line
     assert redactor.redact(minified, kind="code")[0] == minified
     # The kinds that get NER come from the preset.
-    no_ner = PiiRedactor({"ner_kinds": []})
+    no_ner = PiiRedactor(pii_settings(ner_kinds=[]))
     assert no_ner.redact(sentence, kind="text")[0] == sentence
 
 
@@ -104,7 +107,7 @@ def test_batches_keep_every_document_and_the_bad_one_is_a_dead_letter():
     texts = {f"s/{i}": f"Ticket {i}: contact dev{i}@example.org" for i in range(30)}
     docs = [Document(id=i, text=t, source="s", location=f"s.jsonl:{n}") for n, (i, t) in enumerate(texts.items())]
     docs.insert(11, Document(id="s/bad", text=None, source="s", location="s.jsonl:99"))
-    outcomes = list(staged([PiiRedactor({})], docs, batch=8))
+    outcomes = list(staged([PiiRedactor(pii_settings())], docs, batch=8))
     assert sorted((d.id, d.text) for d in outcomes if isinstance(d, Document)) == sorted(
         (i, t.split("contact")[0] + "contact <EMAIL_ADDRESS>") for i, t in texts.items())
     assert [(d.id, d.detail) for d in outcomes if isinstance(d, DeadLetter)] == [("s/bad", "TypeError")]
@@ -118,7 +121,7 @@ def test_batches_keep_every_document_and_the_bad_one_is_a_dead_letter():
 ])
 def test_new_options_are_checked_by_name(options, message):
     with pytest.raises(ValueError, match=message):
-        settings_from_options(options)
+        pii_settings(**options)
 
 
 def test_hostile_text_finishes_and_quotes_nothing(redactor, caplog):
@@ -151,3 +154,51 @@ def test_phone_numbers_written_as_such_go_without_a_phone_word(redactor, text, n
 ])
 def test_numbers_that_are_not_written_like_phone_numbers_stay(redactor, text):
     assert redactor.redact(text) == (text, {})
+
+
+@pytest.fixture(scope="module")
+def listed_names(redactor) -> ListedNameRecognizer:
+    """The stage's recognizer of listed names, with the model's English words."""
+    return next(r for r in redactor.engines.analyzer.registry.recognizers if isinstance(r, ListedNameRecognizer))
+
+
+def listed_in(recognizer: ListedNameRecognizer, text: str) -> list[str]:
+    return [text[r.start:r.end] for r in recognizer.analyze(text, ["PERSON"])]
+
+
+@pytest.mark.parametrize("text, names", [
+    ("Hi Keiran, the build is green.", ["Keiran"]),
+    ("Søren, can I please speak to your boss?", ["Søren"]),
+    ("Привет, Дмитрий!", ["Дмитрий"]),
+    # An English word is a name with a cue: a speaker's line, also after an escaped break ("\\n").
+    ("Vanessa: Who are you?\\nJohn: Nobody.", ["Vanessa", "John"]),
+    ("She named him Gregory", ["Gregory"]),
+    # ... or a surname that is no English word after it, a middle initial between.
+    ("Regina Kowalski and Christian P. Nowak signed.", ["Regina Kowalski", "Christian P. Nowak"]),
+    # A surname alone needs a title, a greeting, "by" or a word of speech.
+    ("I'd like to join accounts with ms. Kowalski", ["Kowalski"]),
+    ("Dear Nowak, a song by Kowalski.", ["Nowak", "Kowalski"]),
+    ("As Kowalski said, it works.", ["Kowalski"]),
+    # Whatever follows a name stated is one.
+    ("Her maiden name is Minoesch", ["Minoesch"]),
+])
+def test_listed_names_are_found_with_what_tells_them_from_words(listed_names, text, names):
+    assert listed_in(listed_names, text) == names
+
+
+@pytest.mark.parametrize("text", [
+    "Kowalski Street is closed; Nowak Mills are north.",  # surnames without a cue: places
+    "Yesterday Grace Hopper reviewed the flight software.",  # two English words: left to NER
+    "using Julia.Compiler; Travis:build; class Travis(CIProvider)",  # code
+    "Julia:\n  - bump the version",  # a heading, not a speaker
+    "Via the API, write Lua or Perl; written by Files and States.",  # words, languages, plurals
+])
+def test_listed_names_leave_words_code_and_places(listed_names, text):
+    assert listed_in(listed_names, text) == []
+
+
+def test_name_lists_are_package_data_with_international_names():
+    lists = name_lists()
+    assert {"søren", "józsef", "giuseppe", "oksana", "дмитрий", "νίκος"} <= lists.given
+    assert {"kowalski", "nowak", "müller", "carlsen"} <= lists.surnames
+    assert all(name == name.lower() and len(name) > 2 for name in lists.given | lists.surnames)

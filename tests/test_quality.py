@@ -9,7 +9,7 @@ import pytest
 from opencorpus.document import Document, Removed, canonical_hash
 from opencorpus.recipe import RecipeError, parse_recipe
 from opencorpus.stages.extract import extract_html
-from opencorpus.stages.quality import QualityFilter
+from opencorpus.stages.quality import QualityFilter, QualityOptions
 
 HTML = Path(__file__).parent / "data" / "html"
 BASE = "name: t\ndate: 2026-11-01\nsources: [{name: a, uri: x.jsonl}]\n"
@@ -21,7 +21,7 @@ CODE = "\n".join(f"static int add_{i}(int a, int b) {{ return a + b * {i}; }}" f
 
 
 def quality(stages: str = "") -> QualityFilter:
-    stage = QualityFilter(parse_recipe(BASE + stages).stage("quality"))
+    stage = QualityFilter(QualityOptions.from_options(parse_recipe(BASE + stages).stage("quality")))
     stage.setup()
     return stage
 
@@ -76,5 +76,5 @@ def test_bad_presets_are_recipe_errors(tmp_path):
         parse_recipe(BASE + "stages: {quality: {presets: {book: web}}}")
     (tmp_path / "mine.yaml").write_text("filters: {gopher_quality: {min_doc_wordz: 3}}\n")
     options = parse_recipe(BASE + "stages: {quality: {presets: {web: mine.yaml}}}", base_dir=str(tmp_path)).stage("quality")
-    with pytest.raises(RecipeError, match=r"filter 'gopher_quality'.*min_doc_wordz"):
-        QualityFilter(options)
+    with pytest.raises(ValueError, match=r"quality.presets.web \(mine.yaml\): filter 'gopher_quality'.*min_doc_wordz"):
+        QualityOptions.from_options(options)

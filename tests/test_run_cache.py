@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import pii_settings
 
 from opencorpus.cache.redactions import RedactionMemo, RedactionPacks, slice_range
 from opencorpus.cli import main
@@ -167,8 +168,8 @@ def test_outcomes_survive_the_record_form():
 
 def test_a_memo_gives_what_the_redactor_computes_and_spares_the_work(tmp_path, monkeypatch):
     texts = [("Write to ada@example.org today.", "text"), ("Nothing here.", "text"), ("ada@example.org", "code")]
-    plain = PiiRedactor({}).redact_many(texts)
-    redactor = PiiRedactor({})
+    plain = PiiRedactor(pii_settings()).redact_many(texts)
+    redactor = PiiRedactor(pii_settings())
     redactor.memo = RedactionMemo()
     assert redactor.redact_many(texts) == plain
     added = redactor.memo.take_added()
@@ -181,7 +182,7 @@ def test_a_memo_gives_what_the_redactor_computes_and_spares_the_work(tmp_path, m
     memo = other.memo_for(*slice_range(6, 16))  # another slicing, overlapping the written range
     assert len(memo.known) == 3
     assert other.memo_for(*slice_range(0, 16)).known == {}
-    cached = PiiRedactor({})
+    cached = PiiRedactor(pii_settings())
     cached.memo = memo
     monkeypatch.setattr(cached, "_redact_many", lambda texts: pytest.fail("analysed again"))
     assert cached.redact_many(texts) == plain

@@ -93,7 +93,7 @@ def test_schema_is_findable_and_a_valid_draft_2020_12_schema():
 def test_environment_records_every_distribution_that_shapes_the_output_and_no_other():
     """Declared dependencies less those that cannot change bytes, two indirect ones, and the spaCy
     model the recipe's pii stage names (not the default one when the recipe names another)."""
-    shaping = {"apache-beam", "datatrove", "fsspec", "gender-guesser", "humanize", "idna", "license-expression",
+    shaping = {"apache-beam", "datatrove", "fsspec", "humanize", "idna", "license-expression",
                "licensedcode-data", "lxml", "matplotlib", "numba", "numpy", "orjson", "phonenumbers",
                "presidio-analyzer", "presidio-anonymizer", "py3langid", "pyyaml", "regex", "spacy", "tldextract",
                "tokenizers", "trafilatura", "warcio", "xxhash", "zstandard"}

@@ -239,10 +239,12 @@ def _dry_run(args: argparse.Namespace, recipe: Recipe, options) -> int:
     from opencorpus.beam.pipeline import Plan
     from opencorpus.beam.slices import slices_for_bytes
     from opencorpus.snapshot.publish import version_url as version_url_of
+    from opencorpus.stages.licenses.discovery import with_license_trees
 
     if recipe.previous is not None:
         raise RecipeError(f"{recipe.path}: previous: a dry run reads no bucket, and an incremental run must read "
                           "the previous version; dry-run the recipe without `previous`")
+    recipe = with_license_trees(recipe)  # the license stage as the job would run it
     files = list_source_files(recipe, offline=True)
     unlisted = [f.url for f in files if storage.is_object_store(f.url)]
     tokenizer_json, tokenizer_unread = _dry_run_tokenizer(recipe)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
-import logging
-import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +18,15 @@ from typing import Any
 import yaml
 
 from opencorpus import storage
+from opencorpus.spdx import parse_spdx
 
 SOURCE_KINDS = ("text", "code", "web")
 SOURCE_FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet", "text", "warc", "html")
 # Stage keys in pipeline order; each maps option -> default. A stage is on unless `false`.
 STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
-    # policy: filters/licenses/<name>.yaml (inlined; `actions` override single categories); trees: filled on
-    # resolution with the facts parsed from the DEP-5/REUSE/PKG-INFO files and installed distributions of text
-    # trees, never their text (see _license_trees).
+    # policy: filters/licenses/<name>.yaml (inlined; `actions` override single categories); trees: filled when
+    # a run is planned with the facts parsed from the DEP-5/REUSE/PKG-INFO files and installed distributions
+    # of text trees, never their text (stages/licenses/discovery.py).
     "license": {"policy": "default", "trees": {}},
     # keep: null keeps every language, else a list of language codes (py3langid's ISO 639-1).
     "language": {"keep": None},
@@ -39,17 +38,12 @@ STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
                    "verify": True, "survivor": "smallest-hash", "seed": 0},
     "pii": {"settings": "default"},
 }
-# Stage options that name a preset file under filters/<folder>/<name>.yaml, inlined on resolution.
-PRESET_OPTIONS = {("pii", "settings"): "pii", ("license", "policy"): "licenses"}
+# Per stage, the option that names its preset file, filters/<folder>/<name>.yaml, inlined on resolution.
+PRESET_OPTIONS = {"pii": ("settings", "pii"), "license": ("policy", "licenses")}
 # License policy categories, least to most restrictive, and what a policy may do with each.
 LICENSE_CATEGORIES = ("public-domain", "permissive", "weak-copyleft", "copyleft", "non-commercial",
                       "no-derivatives", "proprietary", "unknown")
 LICENSE_ACTIONS = ("keep", "flag", "drop")
-# Looked for at the root of a `text` tree when the source names no license_file.
-TREE_LICENSE_FILES = ("debian/copyright", ".reuse/dep5", "REUSE.toml", "PKG-INFO")
-# Installed distributions at the root of a text tree (site-packages): metadata, then file lists by preference.
-DISTRIBUTION_FILES = {".dist-info": ("METADATA", ("RECORD",)),
-                      ".egg-info": ("PKG-INFO", ("installed-files.txt", "SOURCES.txt"))}
 TOKENIZER_KEYS = ("path", "vocab", "merges", "train", "eos", "bos", "formats", "order")
 TRAIN_DEFAULTS = {"vocab_size": 32000, "min_frequency": 2, "sample_size": 10000, "special_tokens": []}
 DEFAULT_EOS = "<|endoftext|>"
@@ -67,9 +61,6 @@ _SIZE_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6,
 FILTERS_DIR = Path(__file__).resolve().parent / "filters"
 if not FILTERS_DIR.is_dir():  # editable install: the repo's top-level filters/
     FILTERS_DIR = Path(__file__).resolve().parents[2] / "filters"
-
-
-log = logging.getLogger(__name__)
 
 
 class RecipeError(ValueError):
@@ -179,8 +170,6 @@ def _expect(value: Any, types: type | tuple[type, ...], where: str, what: str) -
 
 
 def _spdx(value: Any, where: str) -> str:
-    from opencorpus.stages.licenses.normalize import parse_spdx
-
     _expect(value, str, where, "an SPDX license expression")
     expression, problem = parse_spdx(value)
     if expression is None:
@@ -258,24 +247,9 @@ def _load_preset(folder: str, name: str, base_dir: str, where: str) -> dict[str,
 def _stages(raw: Any, base_dir: str, where: str) -> dict[str, dict[str, Any] | None]:
     raw = _check_keys(raw if raw is not None else {}, tuple(STAGE_DEFAULTS), where)
     stages: dict[str, dict[str, Any] | None] = {}
-    for key, defaults in STAGE_DEFAULTS.items():
-        value = raw.get(key, True)
-        if value is False:
-            stages[key] = None
-            continue
-        if value is True or value is None:
-            value = {}
-        options = {**defaults, **_check_keys(value, tuple(defaults) + _free_options(key), f"{where}.{key}")}
-        for (stage, option), folder in PRESET_OPTIONS.items():
-            if stage == key and isinstance(options.get(option), str):
-                preset = _load_preset(folder, options[option], base_dir, f"{where}.{key}.{option}")
-                overrides = {k: v for k, v in value.items() if k != option}
-                options = {option: options[option], **preset, **overrides}
-        stages[key] = _near_dedup(options, f"{where}.{key}") if key == "near_dedup" else options
-        if key == "license":
-            stages[key] = _license(options, value, base_dir, f"{where}.{key}")
-        if key in ("language", "quality"):
-            stages[key] = _language(options, f"{where}.{key}") if key == "language" else _quality(options, base_dir, f"{where}.{key}")
+    for key in STAGE_DEFAULTS:
+        written = raw.get(key, True)
+        stages[key] = None if written is False else resolve_stage_options(key, written, base_dir, f"{where}.{key}")
     near = stages["near_dedup"]
     if near and near["survivor"] == "most-permissive-license" and stages["license"] is None:
         raise RecipeError(f"{where}.near_dedup.survivor: most-permissive-license ranks the license stage's "
@@ -283,119 +257,51 @@ def _stages(raw: Any, base_dir: str, where: str) -> dict[str, dict[str, Any] | N
     return stages
 
 
-def _license(options: dict[str, Any], value: dict[str, Any], base_dir: str, where: str) -> dict[str, Any]:
-    """The policy preset's actions with the recipe's per-category overrides on top, checked."""
-    preset = _load_preset("licenses", options["policy"], base_dir, f"{where}.policy")
-    overrides = _check_keys(value.get("actions") or {}, LICENSE_CATEGORIES, f"{where}.actions")
+def resolve_stage_options(name: str, written: Any = None, base_dir: str = ".", where: str | None = None) -> dict[str, Any]:
+    """The options of a stage that is on, from what a recipe writes for it (`true`, null or a
+    mapping), as the manifest records them: defaults filled in, the stage's preset inlined (once:
+    its options class reads every key from here), checked. Tests and benchmarks that start from a
+    few options resolve them with this too."""
+    where = where or f"stages.{name}"
+    written = _check_keys({} if written is True or written is None else written,
+                          tuple(STAGE_DEFAULTS[name]) + _free_options(name), where)
+    options = {**STAGE_DEFAULTS[name], **written}
+    preset: dict[str, Any] = {}
+    if name in PRESET_OPTIONS:
+        options, preset = _with_preset(name, options, written, base_dir, where)
+    if name == "license":
+        return _license(options, preset, written, where)
+    if name == "language":
+        return _language(options, where)
+    if name == "quality":
+        return _quality(options, base_dir, where)
+    if name == "near_dedup":
+        return _near_dedup(options, where)
+    return options
+
+
+def _with_preset(name: str, options: dict[str, Any], written: dict[str, Any], base_dir: str,
+                 where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the options with the stage's preset inlined under the recipe's own keys, the preset)."""
+    option, folder = PRESET_OPTIONS[name]
+    preset = _load_preset(folder, options[option], base_dir, f"{where}.{option}")
+    overrides = {k: v for k, v in written.items() if k != option}
+    return {option: options[option], **preset, **overrides}, preset
+
+
+def _license(options: dict[str, Any], preset: dict[str, Any], written: dict[str, Any], where: str) -> dict[str, Any]:
+    """The policy preset's actions with the recipe's per-category overrides on top, checked; `trees`
+    left empty for the run's planning to fill (stages/licenses/discovery.py)."""
+    if written.get("trees"):
+        raise RecipeError(f"{where}.trees: filled in from the sources' license files, "
+                          "not written by hand; name a file with a source's `license_file` instead")
+    overrides = _check_keys(written.get("actions") or {}, LICENSE_CATEGORIES, f"{where}.actions")
     actions = {**_check_keys(preset.get("actions") or {}, LICENSE_CATEGORIES, f"{where}.policy"), **overrides}
     for category in LICENSE_CATEGORIES:
         if actions.get(category, "keep") not in LICENSE_ACTIONS:
             raise RecipeError(f"{where}.actions.{category}: expected one of {', '.join(LICENSE_ACTIONS)}, "
                               f"got {actions[category]!r}")
-    return {**options, "actions": {c: actions.get(c, "keep") for c in LICENSE_CATEGORIES}}
-
-
-def _license_trees(stages: dict[str, dict[str, Any] | None], sources: list[SourceSpec], base_dir: str,
-                   where: str) -> dict[str, dict[str, Any] | None]:
-    """Record the license files of text trees in the license stage's options: each by path and
-    sha256 with the licensing facts parsed from it (stages/licenses/trees.py), never its text.
-
-    The stage then needs no storage access, and the manifest records exactly what each run applied
-    to paths (a file that changes between runs changes the recipe as run) without the copyright
-    lines and addresses those files hold.
-    """
-    options = stages.get("license")
-    if options is None:
-        return stages
-    if options.get("trees"):
-        raise RecipeError(f"{where}: stages.license.trees: filled in from the sources' license files, "
-                          "not written by hand; name a file with a source's `license_file` instead")
-    trees = {}
-    for i, source in enumerate(sources):
-        if source.format != "text" and not source.license_file:
-            continue
-        root = source.uri if storage.is_absolute(source.uri) else storage.join(base_dir, source.uri)
-        if storage.is_glob(root):  # its matches' paths are relative to its fixed prefix (storage.expand)
-            root = storage.glob_root(root)
-        found = _tree_license_files(root, source, f"{where}: sources[{i}]")
-        if not source.license_file:
-            found += _distributions(root, f"{where}: sources[{i}] ({root})")
-        if found:
-            trees[source.name] = found
-    return {**stages, "license": {**options, "trees": trees}}
-
-
-def _tree_license_files(root: str, source: SourceSpec, where: str) -> list[dict[str, Any]]:
-    """The recorded license files of one tree: the one its `license_file` names (every problem with
-    it an error), else those of TREE_LICENSE_FILES that exist (a file outside the tree skipped)."""
-    from opencorpus.stages.licenses.trees import license_file
-
-    named = source.license_file
-    found = []
-    for name in [named] if named else TREE_LICENSE_FILES:
-        if named and not _under_root(name):
-            raise RecipeError(f"{where}.license_file: {name} is not under the source root {root}")
-        url = storage.join(root, name)
-        if not storage.exists(url):
-            if named:
-                raise RecipeError(f"{where}.license_file: no file {url}")
-            continue
-        if why := _outside(root, url):
-            if named:
-                raise RecipeError(f"{where}.license_file: {name} {why} {root}")
-            log.warning("%s (%s): %s %s; not read", where, root, name, why)
-            continue
-        try:
-            entry = license_file(name, storage.read_bytes(url))
-        except ValueError as e:  # Dep5Error, ReuseTomlError: stop here rather than every worker mid-run
-            raise RecipeError(f"{where} ({root}): {e}") from None
-        if entry is None and named:
-            raise RecipeError(f"{where}.license_file: {url} is not a machine-readable "
-                              "(DEP-5) copyright file: it has no 'Format:' header")
-        found += [entry] if entry else []
-    return found
-
-
-def _under_root(name: str) -> bool:
-    """Whether a relative path stays under the folder it is taken from (no `..` past it, not absolute)."""
-    path = posixpath.normpath(name)
-    return not posixpath.isabs(path) and path != ".." and not path.startswith("../")
-
-
-def _outside(root: str, url: str) -> str | None:
-    """Why a file under the tree root is not the tree's to read (storage.input_refusal: a link to a
-    file elsewhere, a credentials file say, or no regular file), or None."""
-    refusal = storage.input_refusal(url, root)
-    if refusal is None:
-        return None
-    reason, detail = refusal
-    return "resolves outside the source root" if reason == "outside-root" else detail
-
-
-def _distributions(root: str, where: str) -> list[dict[str, Any]]:
-    """The metadata and file list of each distribution installed at the tree's root (one listing of
-    the root, one of each `*.dist-info`/`*.egg-info` folder: cheap on big trees), sorted by folder;
-    one whose files resolve outside the tree is skipped."""
-    from opencorpus.stages.licenses.trees import distribution
-
-    found = []
-    for folder in storage.list_dir(root):
-        suffix = next((s for s in DISTRIBUTION_FILES if folder.endswith(s)), None)
-        if suffix is None:
-            continue
-        metadata, lists = DISTRIBUTION_FILES[suffix]
-        names = set(storage.list_dir(storage.join(root, folder)))
-        listing = next((n for n in lists if n in names), None)
-        if metadata not in names or listing is None:
-            continue
-        meta_file, record_file = f"{folder}/{metadata}", f"{folder}/{listing}"
-        refused = [f"{f} {why}" for f in (meta_file, record_file) if (why := _outside(root, storage.join(root, f)))]
-        if refused:
-            log.warning("%s: %s; not read", where, " and ".join(refused))
-            continue
-        found.append(distribution(meta_file, storage.read_bytes(storage.join(root, meta_file)),
-                                  record_file, storage.read_bytes(storage.join(root, record_file))))
-    return found
+    return {**options, "actions": {c: actions.get(c, "keep") for c in LICENSE_CATEGORIES}, "trees": {}}
 
 
 def _language(options: dict[str, Any], where: str) -> dict[str, Any]:
@@ -461,11 +367,10 @@ def _near_dedup(options: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _free_options(stage: str) -> tuple[str, ...]:
     """Options a stage accepts beyond its defaults: keys of its preset may be overridden."""
-    for (key, option), folder in PRESET_OPTIONS.items():
-        if key == stage:
-            return tuple(sorted({k for p in (FILTERS_DIR / folder).glob("*.yaml")
-                                 for k in (yaml.safe_load(p.read_text()) or {})}))
-    return ()
+    if stage not in PRESET_OPTIONS:
+        return ()
+    _, folder = PRESET_OPTIONS[stage]
+    return tuple(sorted({k for p in (FILTERS_DIR / folder).glob("*.yaml") for k in (yaml.safe_load(p.read_text()) or {})}))
 
 
 def _tokenizer(raw: Any, where: str) -> dict[str, Any] | None:
@@ -574,7 +479,7 @@ def parse_recipe(text: str, path: str = "<recipe>", base_dir: str = ".") -> Reci
         seed=seed,
         previous=previous,
         sources=sources,
-        stages=_license_trees(_stages(raw.get("stages"), base_dir, f"{path}: stages"), sources, base_dir, path),
+        stages=_stages(raw.get("stages"), base_dir, f"{path}: stages"),
         tokenizer=_tokenizer(raw.get("tokenizer", {"train": {}}), f"{path}: tokenizer"),
         output=_output(raw.get("output"), f"{path}: output"),
         base_dir=base_dir,

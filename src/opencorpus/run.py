@@ -52,9 +52,13 @@ def run_recipe(recipe: Recipe | str, output: str | None = None, *, cache: str | 
     (default: the recipe's output.uri). `cache`: True for the run cache beside the snapshots, a
     URL for one elsewhere, False for none. `beam_args`: Beam pipeline options, e.g.
     ["--runner", "DataflowRunner", ...]; the local FnApiRunner by default."""
+    from opencorpus.stages.licenses.discovery import with_license_trees
+
     recipe = load_recipe(recipe) if isinstance(recipe, str) else recipe
     requested_root = output or recipe.output["uri"]
     check_stores(recipe, requested_root, cache if isinstance(cache, str) else None)
+    # The recipe as run: its text trees' license files read now, once, and recorded in the manifest.
+    recipe = with_license_trees(recipe)
     files = list_source_files(recipe)
     tokenizer_json = load_named_tokenizer(recipe)
     root = output_root(requested_root, recipe, files)
@@ -243,12 +247,13 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
     from opencorpus.beam.pipeline import Plan
     from opencorpus.beam.runner import run_plan
     from opencorpus.beam.slices import slices_for_bytes
+    from opencorpus.beam.stats import read_digests
     from opencorpus.cards import with_cards
     from opencorpus.snapshot.manifest import build_manifest
     from opencorpus.snapshot.publish import publish
 
     log.info("[plan]       %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
-    storage.write_bytes(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
+    recipe_digest = storage.write_hashed(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
     scratch_url = storage.join(version_url, layout.SCRATCH)
     slices = slices_for_bytes(sum(f.size for f in files))  # as listed: no request per file
     try:
@@ -257,6 +262,8 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
         plan = Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices, cache_url=cache_url,
                     previous=previous)
         runner, cpu, cache = run_plan(plan, beam_args)
+        # What the writers hashed as they wrote: the manifest reads no file back.
+        written = {**read_digests(scratch_url), layout.RECIPE: recipe_digest}
     finally:
         storage.remove_tree(scratch_url)
     pipeline_seconds = time.monotonic() - t0
@@ -265,7 +272,7 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
         log.info("%s", line)
     if cache_url is not None:
         log.info("[cache]      %s", cache_line(cache))
-    manifest = with_cards(version_url, build_manifest(version_url, recipe.resolved(), stats), stats)
+    manifest = with_cards(version_url, build_manifest(version_url, recipe.resolved(), stats, written), stats)
     stages_cpu = stage_table(cpu)
     run_info = {
         "output": root,

@@ -367,6 +367,60 @@ def file_digest(url: str) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+class Digest(NamedTuple):
+    """What a manifest records of a file's bytes."""
+
+    sha256: str  # hex
+    bytes: int
+
+
+class HashingWriter:
+    """A write-only file that hands every byte on to `raw`, hashing and counting it on the way,
+    so a writer knows its file's digest without reading the file back (at terabyte scale that
+    read would be a second pass over the snapshot). Compressors (zstd, gzip) write through it;
+    `digest` is the file's once everything on top of it has finished writing."""
+
+    def __init__(self, raw: IO[bytes]):
+        self._raw = raw
+        self._sha256 = hashlib.sha256()
+        self._bytes = 0
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        self._raw.write(data)
+        self._sha256.update(view)
+        self._bytes += view.nbytes
+        return view.nbytes
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def digest(self) -> Digest:
+        return Digest(self._sha256.hexdigest(), self._bytes)
+
+
+@contextlib.contextmanager
+def hashed_writer(url: str) -> Iterator[HashingWriter]:
+    """Open `url` for writing (as open_url) through a HashingWriter; its digest is the file's
+    once the block ends."""
+    with open_url(url, "wb") as raw:
+        yield HashingWriter(raw)
+
+
+def bytes_digest(data: bytes) -> Digest:
+    return Digest(hashlib.sha256(data).hexdigest(), len(data))
+
+
+def write_hashed(url: str, data: bytes) -> Digest:
+    """write_bytes, returning the digest of what it wrote."""
+    write_bytes(url, data)
+    return bytes_digest(data)
+
+
 @_store_errors
 def read_range(url: str, offset: int, length: int) -> bytes:
     """`length` bytes of a file from `offset` (one ranged GET on object stores)."""
@@ -388,6 +442,18 @@ def list_files(root: str) -> list[str]:
         return []
     base = path.rstrip("/") + "/"
     return sorted(p[len(base):] for p in fs.find(path) if p.startswith(base))
+
+
+@_store_errors
+def list_file_sizes(root: str) -> dict[str, int]:
+    """Every file below `root`, as paths relative to it (sorted), with its size as the listing
+    gives it: one request per page of the listing on object stores, none per file."""
+    fs, path = url_to_fs(root)
+    if not fs.exists(path):
+        return {}
+    base = path.rstrip("/") + "/"
+    listing = fs.find(path, detail=True)
+    return {p[len(base):]: _size(listing[p]) for p in sorted(listing) if p.startswith(base)}
 
 
 @_store_errors

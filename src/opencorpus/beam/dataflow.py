@@ -163,9 +163,9 @@ def _pii_model_distribution(recipe: Recipe) -> str | None:
     options = recipe.stage("pii")
     if options is None:
         return None
-    from opencorpus.stages.pii import settings_from_options
+    from opencorpus.stages.pii import PiiSettings
 
-    model = settings_from_options(options).nlp_model
+    model = PiiSettings.from_options(options).nlp_model
     distributions = importlib.metadata.packages_distributions().get(model, [])
     if not distributions:
         raise DataflowSetupError(f"pii.nlp_model {model!r} is not an installed package, so it cannot be "

@@ -1,7 +1,8 @@
 """The lookup index of a snapshot version, written from what was actually published.
 
 Inputs are the located documents `_WriteDocumentPart` emits (id, source, metadata, part,
-line: no text) and the removed records; the bytes are formats/index.py's.
+line: no text) and the removed records; the bytes are formats/index.py's. The output is
+(path, storage.Digest) of every file written, for the manifest.
 """
 
 from __future__ import annotations
@@ -11,8 +12,18 @@ from typing import Any, Iterator
 import apache_beam as beam
 
 from opencorpus import storage
-from opencorpus.formats.index import (INDEXES, META, Entry, document_entries, meta_bytes, prefix_hex_for,
-                                      removed_entry, shard_names, write_shard)
+from opencorpus.formats import layout
+from opencorpus.formats.index import (
+    INDEXES,
+    META,
+    Entry,
+    document_entries,
+    meta_bytes,
+    prefix_hex_for,
+    removed_entry,
+    shard_names,
+    write_shard,
+)
 
 
 def _survivor_of(record: dict[str, Any]) -> str | None:
@@ -46,7 +57,7 @@ class RemovedEntries(beam.PTransform):
 
 
 class WriteIndex(beam.PTransform):
-    """(located documents, removed records) -> nothing; writes index/ of the version."""
+    """(located documents, removed records) -> (path, digest) per file; writes index/ of the version."""
 
     def __init__(self, version_url: str):
         super().__init__()
@@ -64,23 +75,25 @@ class WriteIndex(beam.PTransform):
             | "Count" >> beam.CombinePerKey(sum)
             | "Counts" >> beam.combiners.ToDict()
         )
-        counts | "Meta" >> beam.Map(_write_meta, self.version_url)
+        meta = counts | "Meta" >> beam.Map(_write_meta, self.version_url)
         keyed = entries | "Key" >> beam.Map(_keyed, counts=beam.pvalue.AsSingleton(counts))
         every = counts | "Every" >> beam.FlatMap(_every_shard)
-        return (
+        shards = (
             (keyed, every)
             | "All" >> beam.Flatten()
             | "Group" >> beam.GroupByKey()
             | "Write" >> beam.MapTuple(self._write)
         )
+        return (meta, shards) | "Digests" >> beam.Flatten()
 
-    def _write(self, where: tuple[str, str], entries) -> None:
+    def _write(self, where: tuple[str, str], entries) -> tuple[str, storage.Digest]:
         index, shard = where
-        write_shard(self.version_url, index, shard, (e for e in entries if e is not None))
+        digest = write_shard(self.version_url, index, shard, (e for e in entries if e is not None))
+        return layout.index_shard(index, shard), digest
 
 
-def _write_meta(counts: dict[str, int], version_url: str) -> None:
-    storage.write_bytes(storage.join(version_url, META), meta_bytes(counts))
+def _write_meta(counts: dict[str, int], version_url: str) -> tuple[str, storage.Digest]:
+    return META, storage.write_hashed(storage.join(version_url, META), meta_bytes(counts))
 
 
 def _keyed(element: tuple[str, Entry], counts: dict[str, int]):

@@ -15,7 +15,6 @@ document's (they take more bytes than the text).
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -24,9 +23,8 @@ from opencorpus.beam.cputime import charged_to
 from opencorpus.formats.documents import shard_of
 from opencorpus.formats.scratch import read_frame
 from opencorpus.stages.dedup import doc_node
-from opencorpus.stages.near_dedup import (
-    MinHashParams, band_keys, components, jaccard, resolve_cluster, shingle_hashes, signature, star_edges,
-)
+from opencorpus.stages.near_dedup import (MinHashParams, NearDedupOptions, band_keys, components, jaccard, resolve_cluster,
+                                          shingle_hashes, signature, star_edges)
 
 REMOVED = "removed"
 
@@ -254,10 +252,10 @@ class NearDedup(beam.PTransform):
     the frames give the candidates' texts back for the exact check.
     """
 
-    def __init__(self, options: dict[str, Any], slices: int, gather_limit: int = GATHER_LIMIT):
+    def __init__(self, options: NearDedupOptions, slices: int, gather_limit: int = GATHER_LIMIT):
         super().__init__()
         self.options, self.slices, self.gather_limit = options, slices, gather_limit
-        self.params = MinHashParams.from_options(options)
+        self.params = options.params
 
     def expand(self, inputs):
         docs, members, frames = inputs
@@ -267,13 +265,13 @@ class NearDedup(beam.PTransform):
                  | "Buckets" >> beam.GroupByKey()
                  | "Stars" >> beam.FlatMap(lambda bucket: star_edges(bucket[1])))
         # An edge found by several bands repeats: VerifyEdges and the star rounds read sets.
-        if self.options["verify"]:
+        if self.options.verify:
             hashes = edges | "CandidateHashes" >> CandidateHashes(frames, self.slices, self.params.ngram)
             edges = edges | "Verify" >> VerifyEdges(hashes, self.params.threshold)
-        roots = edges | "Components" >> ConnectedComponents(self.options["rounds"], self.gather_limit)
+        roots = edges | "Components" >> ConnectedComponents(self.options.rounds, self.gather_limit)
         decisions = ({"root": roots, "member": members} | "JoinMembers" >> beam.CoGroupByKey()
                      | "ClusterMembers" >> beam.FlatMap(_cluster_members)
                      | "Clusters" >> beam.GroupByKey()
-                     | "Survivor" >> beam.FlatMap(_resolve, self.options["survivor"])
+                     | "Survivor" >> beam.FlatMap(_resolve, self.options.survivor)
                      .with_outputs(REMOVED, main="verdicts"))
         return decisions.verdicts, decisions[REMOVED]

@@ -11,12 +11,13 @@ from typing import Any
 import apache_beam as beam
 
 from opencorpus import storage
+from opencorpus.beam.write import DIGESTS
 from opencorpus.formats import layout
 from opencorpus.formats.order import training_order, write_order
 
 
 class TrainingOrder(beam.PTransform):
-    """(part, documents, tokens) per part -> facts; writes the order file."""
+    """(part, documents, tokens) per part -> facts (main) and DIGESTS; writes the order file."""
 
     def __init__(self, version_url: str, config: dict[str, Any], seed: int):
         super().__init__()
@@ -25,10 +26,15 @@ class TrainingOrder(beam.PTransform):
         self.seed = seed
 
     def expand(self, token_parts):
-        return token_parts | "All" >> beam.combiners.ToList() | "Write" >> beam.FlatMap(self._write)
+        return (
+            token_parts
+            | "All" >> beam.combiners.ToList()
+            | "Write" >> beam.FlatMap(self._write).with_outputs(DIGESTS, main="facts")
+        )
 
     def _write(self, parts: list[tuple[int, int, int]]):
         rows = training_order(parts, self.config["unit"], self.config["window_tokens"], self.seed)
-        write_order(storage.join(self.version_url, layout.TOKEN_ORDER), rows)
+        digest = write_order(storage.join(self.version_url, layout.TOKEN_ORDER), rows)
+        yield beam.pvalue.TaggedOutput(DIGESTS, (layout.TOKEN_ORDER, digest))
         yield ("files", layout.TOKEN_ORDER, "documents"), sum(p[1] for p in parts)
         yield ("files", layout.TOKEN_ORDER, "tokens"), sum(p[2] for p in parts)

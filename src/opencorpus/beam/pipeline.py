@@ -14,7 +14,7 @@ its slices' pieces (beam/write.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import apache_beam as beam
 
@@ -26,20 +26,22 @@ from opencorpus.beam.previous import CarryPrevious, DropTakenDown, TakenDown
 from opencorpus.beam.read import ReadSources, SourceWork
 from opencorpus.beam.slices import ProcessSlices
 from opencorpus.beam.spill import SPILL_CHARS, SpillDocuments
-from opencorpus.beam.stats import WriteStats
+from opencorpus.beam.stats import WriteDigests, WriteStats
 from opencorpus.cache.files import stage_options_for
 from opencorpus.cache.redactions import RedactionPacks
 from opencorpus.beam.tokenizer import BuildTokenizer, SampleIds
-from opencorpus.beam.write import LOCATED, TOKEN_PARTS, ShardCount, WriteDeadLetters, WriteDocumentParts, WriteRemovedParts
-from opencorpus.recipe import Recipe
+from opencorpus.beam.write import (DIGESTS, LOCATED, TOKEN_PARTS, ShardCount, WriteDeadLetters, WriteDocumentParts,
+                                   WriteRemovedParts)
+from opencorpus.recipe import Recipe, RecipeError
 from opencorpus.sources import SourceFile
 from opencorpus.stages import Stage
 from opencorpus.stages.dedup import Member, Node
 from opencorpus.stages.extract import HtmlExtractor
-from opencorpus.stages.language import LanguageIdentifier
-from opencorpus.stages.license import LicenseTagger
-from opencorpus.stages.pii import PiiRedactor
-from opencorpus.stages.quality import QualityFilter
+from opencorpus.stages.language import LanguageIdentifier, LanguageOptions
+from opencorpus.stages.license import LicenseOptions, LicenseTagger
+from opencorpus.stages.near_dedup import NearDedupOptions
+from opencorpus.stages.pii import PiiRedactor, PiiSettings
+from opencorpus.stages.quality import QualityFilter, QualityOptions
 
 
 # Sources whose documents arrive as HTML in `raw`, for the extract stage to fill.
@@ -71,6 +73,38 @@ class Plan:
     previous: Previous | None = None  # the version an incremental run builds on
 
 
+@dataclass(frozen=True)
+class StageOptions:
+    """The recipe's stage options typed, each stage's checked once by its module's `from_options`;
+    None for a stage that is off. The recipe keeps the resolved mappings: the manifest records
+    those, and cache keys hash them."""
+
+    license: LicenseOptions | None
+    language: LanguageOptions | None
+    quality: QualityOptions | None
+    near_dedup: NearDedupOptions | None
+    pii: PiiSettings | None
+
+    @classmethod
+    def of(cls, recipe: Recipe) -> StageOptions:
+        """A RecipeError names the recipe and the first option its stage refuses."""
+        try:
+            return cls(license=_typed(recipe.stage("license"), LicenseOptions.from_options),
+                       language=_typed(recipe.stage("language"), LanguageOptions.from_options),
+                       quality=_typed(recipe.stage("quality"), QualityOptions.from_options),
+                       near_dedup=_typed(recipe.stage("near_dedup"), NearDedupOptions.from_options),
+                       pii=_typed(recipe.stage("pii"), PiiSettings.from_options))
+        except ValueError as e:  # from_options names the stage and the option
+            raise RecipeError(f"{recipe.path}: stages.{e}") from None
+
+
+_Options = TypeVar("_Options")
+
+
+def _typed(options: dict[str, Any] | None, from_options: Callable[[dict[str, Any]], _Options]) -> _Options | None:
+    return None if options is None else from_options(options)
+
+
 def _member(doc) -> tuple[Node, Member]:
     member = Member.of(doc)
     return member.node, member
@@ -87,12 +121,13 @@ class CurateCorpus(beam.PTransform):
     def __init__(self, plan: Plan):
         super().__init__()
         self.plan = plan
+        self.options = StageOptions.of(plan.recipe)  # a bad option stops the run before it starts
 
     def expand(self, pbegin):
-        plan = self.plan
+        plan, options = self.plan, self.options
         recipe, version_url = plan.recipe, plan.version_url
         inputs, docs, removed_early, dead = pbegin | "Ingest" >> ReadSources(
-            source_work(recipe), plan.files, recipe.date, recipe.stage("pii"), plan.cache_url)
+            source_work(recipe, options), plan.files, recipe.date, options.pii, plan.cache_url)
         removed, dead_letters = [removed_early], [dead]
         if plan.previous is not None:
             kinds = {s.name: s.kind for s in recipe.sources}
@@ -116,8 +151,8 @@ class CurateCorpus(beam.PTransform):
             members, v, r = members | "ExactDedup" >> ExactDedup()
             verdicts.append(v)
             removed.append(r)
-        if (options := recipe.stage("near_dedup")) is not None:
-            v, r = (docs, members, frames) | "NearDedup" >> NearDedup(options, plan.slices)
+        if options.near_dedup is not None:
+            v, r = (docs, members, frames) | "NearDedup" >> NearDedup(options.near_dedup, plan.slices)
             verdicts.append(v)
             removed.append(r)
         verdicts = _flatten(verdicts, "Verdicts", pbegin)
@@ -129,53 +164,67 @@ class CurateCorpus(beam.PTransform):
         packs = None
         if plan.cache_url is not None and (pii := recipe.stage("pii")) is not None:
             packs = RedactionPacks(plan.cache_url, pii)
-        slices = ProcessSlices(list(_stages_after_dedup(recipe)), plan.slices, plan.scratch_url, shards, sample,
+        slices = ProcessSlices(list(_stages_after_dedup(options)), plan.slices, plan.scratch_url, shards, sample,
                                recipe.seed, packs)
         pieces, r, d, sample_frames = (frames, verdicts) | "Slices" >> slices
         removed.append(r)
         dead_letters.append(d)
 
-        tokenizer = None
+        # Every writer reports the digest of each file it wrote, hashed on the way out: the
+        # manifest takes them instead of reading the whole snapshot again on the driver.
+        tokenizer, digests = None, []
         if recipe.tokenizer is not None:
-            tokenizer = sample_frames | "Tokenizer" >> BuildTokenizer(recipe.tokenizer, plan.tokenizer_json, recipe.seed, version_url)
+            built = sample_frames | "Tokenizer" >> BuildTokenizer(recipe.tokenizer, plan.tokenizer_json, recipe.seed, version_url)
+            tokenizer = built.info
+            digests.append(built[DIGESTS])
         written = pieces | "Documents" >> WriteDocumentParts(version_url, shards, tokenizer)
         facts.append(written.facts)
+        digests.append(written[DIGESTS])
         if tokenizer is not None:
             order = TrainingOrder(version_url, recipe.tokenizer["order"], recipe.seed)
-            facts.append(written[TOKEN_PARTS] | "TrainingOrder" >> order)
+            ordered = written[TOKEN_PARTS] | "TrainingOrder" >> order
+            facts.append(ordered.facts)
+            digests.append(ordered[DIGESTS])
         removed = _flatten(removed, "Removed", pbegin)
-        facts.append(removed | "WriteRemoved" >> WriteRemovedParts(version_url, shards))
-        (written[LOCATED], removed) | "Index" >> WriteIndex(version_url)
-        facts.append(_flatten(dead_letters, "DeadLetters", pbegin) | "WriteDeadLetters" >> WriteDeadLetters(version_url))
+        removed_parts = removed | "WriteRemoved" >> WriteRemovedParts(version_url, shards)
+        facts.append(removed_parts.facts)
+        digests.append(removed_parts[DIGESTS])
+        digests.append((written[LOCATED], removed) | "Index" >> WriteIndex(version_url))
+        letters = _flatten(dead_letters, "DeadLetters", pbegin) | "WriteDeadLetters" >> WriteDeadLetters(version_url)
+        facts.append(letters.facts)
+        digests.append(letters[DIGESTS])
         previous = None if plan.previous is None else {"version": plan.previous.version, "digest": plan.previous.digest}
-        facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer, inputs, previous)
+        digests.append(facts | "Facts" >> beam.Flatten() | "Stats" >> WriteStats(version_url, tokenizer, inputs, previous))
+        digests | "AllDigests" >> beam.Flatten() | "Digests" >> WriteDigests(plan.scratch_url)
 
 
-def source_work(recipe: Recipe) -> dict[str, SourceWork]:
+def source_work(recipe: Recipe, options: StageOptions) -> dict[str, SourceWork]:
     """Per source, the stages before dedup its documents go through, in the contract's order, and
     the settings that shape their outcomes (the run cache's key; see cache/files.py)."""
+    # Each stage with its resolved options as the recipe records them: what the cache key hashes.
     stages: list[tuple[Stage, dict[str, Any] | None]] = []
     if any(s.format in WEB_FORMATS for s in recipe.sources):
         stages.append((HtmlExtractor(), None))
-    if (options := recipe.stage("license")) is not None:
-        stages.append((LicenseTagger(options, {s.name: s.license for s in recipe.sources}), options))
-    if (options := recipe.stage("language")) is not None:
-        stages.append((LanguageIdentifier(options), options))
-    if (options := recipe.stage("quality")) is not None:
-        stages.append((QualityFilter(options), options))
+    if options.license is not None:
+        declared = {s.name: s.license for s in recipe.sources}
+        stages.append((LicenseTagger(options.license, declared), recipe.stage("license")))
+    if options.language is not None:
+        stages.append((LanguageIdentifier(options.language), recipe.stage("language")))
+    if options.quality is not None:
+        stages.append((QualityFilter(options.quality), recipe.stage("quality")))
     work = {}
     for spec in recipe.sources:
         # Extraction fills documents that arrive as HTML: only web sources have them.
-        own = [(stage, options) for stage, options in stages if stage.name != "extract" or spec.format in WEB_FORMATS]
-        settings = stage_options_for(spec.name, [(stage.name, options) for stage, options in own] + [("pii", recipe.stage("pii"))])
+        own = [(stage, resolved) for stage, resolved in stages if stage.name != "extract" or spec.format in WEB_FORMATS]
+        settings = stage_options_for(spec.name, [(stage.name, resolved) for stage, resolved in own] + [("pii", recipe.stage("pii"))])
         work[spec.name] = SourceWork(spec, [stage for stage, _ in own], settings)
     return work
 
 
-def _stages_after_dedup(recipe: Recipe) -> Iterator[Stage]:
+def _stages_after_dedup(options: StageOptions) -> Iterator[Stage]:
     """The per-document stages after dedup, run inside each slice (beam/slices.py)."""
-    if (options := recipe.stage("pii")) is not None:
-        yield PiiRedactor(options)
+    if options.pii is not None:
+        yield PiiRedactor(options.pii)
 
 
 def _flatten(pcolls: list, label: str, pbegin):

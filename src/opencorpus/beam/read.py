@@ -22,6 +22,7 @@ from opencorpus.document import DeadLetter, Document, Removed
 from opencorpus.recipe import SourceSpec
 from opencorpus.sources import SourceFile, read_source_file
 from opencorpus.stages import Outcome, Stage
+from opencorpus.stages.pii import PiiSettings
 from opencorpus.stages.pii_identifiers import IdentifierRedactor
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class SourceWork:
 
 
 class _ReadFile(beam.DoFn):
-    def __init__(self, work: dict[str, SourceWork], date: str, pii: dict[str, Any] | None, cache_url: str | None):
+    def __init__(self, work: dict[str, SourceWork], date: str, pii: PiiSettings | None, cache_url: str | None):
         self.work, self.date, self.pii, self.cache_url = work, date, pii, cache_url
         self.hits = beam.metrics.Metrics.counter(CACHE_METRICS, "files_from_cache")
         self.misses = beam.metrics.Metrics.counter(CACHE_METRICS, "files_read")
@@ -115,8 +116,9 @@ class _ReadFile(beam.DoFn):
         charge("pii", pii.seconds)
 
     def _identifiers(self) -> IdentifierRedactor:
+        assert self.pii is not None, "identifiers are redacted only when the recipe redacts PII"
         if self.identifiers is None:
-            self.identifiers = IdentifierRedactor(self.pii or {})
+            self.identifiers = IdentifierRedactor(self.pii)
         return self.identifiers
 
     def _redacted_path(self, digest: dict[str, Any]) -> dict[str, Any]:
@@ -155,12 +157,12 @@ def _tagged(outcome: Outcome):
 class ReadSources(beam.PTransform):
     """-> (input digests, documents, removed, dead letters); Reshuffle spreads files over workers.
 
-    `work`: per source name, what its files go through; `pii`: the PII stage's options (record
+    `work`: per source name, what its files go through; `pii`: the PII stage's settings (record
     identifiers are redacted as they are read) or None; `cache_url`: the run cache, or None.
     """
 
     def __init__(self, work: dict[str, SourceWork], files: list[SourceFile], date: str,
-                 pii: dict[str, Any] | None, cache_url: str | None = None):
+                 pii: PiiSettings | None, cache_url: str | None = None):
         super().__init__()
         if missing := sorted({f.source for f in files} - set(work)):
             raise ValueError(f"files of sources the run does not know: {', '.join(missing)}")

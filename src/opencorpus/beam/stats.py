@@ -1,7 +1,10 @@
-"""WriteStats: facts ((key path), n) from every writer summed into stats.json."""
+"""WriteStats: facts ((key path), n) from every writer summed into stats.json. WriteDigests:
+the digest every writer reported of each file it wrote, gathered into one file for the driver.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable
 
 import apache_beam as beam
@@ -10,6 +13,11 @@ from opencorpus import storage
 from opencorpus.formats import layout
 from opencorpus.formats.canonical import canonical_json
 from opencorpus.sources import SourceFile
+
+# In the run's scratch folder (read before the folder is removed): path -> sha256 and bytes of
+# every file the pipeline wrote, for snapshot/manifest.build_manifest. Keys, never text: about
+# 130 bytes per file.
+DIGESTS_FILE = "digests.json"
 
 
 def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, Any] | None,
@@ -51,7 +59,8 @@ def input_digest(file: SourceFile) -> dict[str, Any] | None:
 
 
 class WriteStats(beam.PTransform):
-    """facts -> stats.json, with the tokenizer's facts and the digests of every input file."""
+    """facts -> (path, digest) of stats.json, written with the tokenizer's facts and the digests
+    of every input file."""
 
     def __init__(self, version_url: str, tokenizer, inputs, previous: dict[str, str] | None = None):
         super().__init__()
@@ -65,6 +74,36 @@ class WriteStats(beam.PTransform):
         tokenizer = beam.pvalue.AsSingleton(self.tokenizer) if self.tokenizer is not None else None
         return summed | "Write" >> beam.Map(self._write, tokenizer, beam.pvalue.AsList(self.inputs))
 
-    def _write(self, facts, tokenizer, inputs) -> None:
+    def _write(self, facts, tokenizer, inputs) -> tuple[str, storage.Digest]:
         stats = assemble(facts, tokenizer, inputs, self.previous)
-        storage.write_bytes(storage.join(self.version_url, layout.STATS), canonical_json(stats))
+        return layout.STATS, storage.write_hashed(storage.join(self.version_url, layout.STATS), canonical_json(stats))
+
+
+def digests_bytes(reports: Iterable[tuple[str, storage.Digest]]) -> bytes:
+    """The digests file: {path: {"sha256", "bytes"}}. ValueError when two reports of one path
+    differ: two writers of one file, and the manifest could not tell whose bytes are there."""
+    found: dict[str, storage.Digest] = {}
+    for path, digest in reports:
+        if found.setdefault(path, digest) != digest:
+            raise ValueError(f"{path}: reported written twice with different bytes: {found[path]} and {digest}")
+    return canonical_json({path: digest._asdict() for path, digest in found.items()})
+
+
+def read_digests(scratch_url: str) -> dict[str, storage.Digest]:
+    """What WriteDigests wrote in the run's scratch folder."""
+    found = json.loads(storage.read_bytes(storage.join(scratch_url, DIGESTS_FILE)))
+    return {path: storage.Digest(**digest) for path, digest in found.items()}
+
+
+class WriteDigests(beam.PTransform):
+    """(path, digest) reported by every writer -> the digests file in the run's scratch folder."""
+
+    def __init__(self, scratch_url: str):
+        super().__init__()
+        self.scratch_url = scratch_url
+
+    def expand(self, reports):
+        return reports | "All" >> beam.combiners.ToList() | "Write" >> beam.Map(self._write)
+
+    def _write(self, reports: list[tuple[str, storage.Digest]]) -> None:
+        storage.write_bytes(storage.join(self.scratch_url, DIGESTS_FILE), digests_bytes(reports))

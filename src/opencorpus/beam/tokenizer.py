@@ -15,6 +15,7 @@ import apache_beam as beam
 
 from opencorpus import storage
 from opencorpus.beam.cputime import ThreadCpu, charge
+from opencorpus.beam.write import DIGESTS
 from opencorpus.formats import layout
 from opencorpus.formats.order import describe
 from opencorpus.formats.scratch import FrameRef, read_frame
@@ -83,13 +84,14 @@ class SampleIds(beam.PTransform):
         )
 
 
-def _write(json_text: str, version_url: str, config: dict[str, Any], seed: int) -> dict[str, Any]:
-    storage.write_bytes(storage.join(version_url, layout.TOKENIZER), json_text.encode("utf-8"))
-    return tokenizer_info(json_text, config, seed)
+def _write(json_text: str, version_url: str, config: dict[str, Any], seed: int):
+    digest = storage.write_hashed(storage.join(version_url, layout.TOKENIZER), json_text.encode("utf-8"))
+    yield beam.pvalue.TaggedOutput(DIGESTS, (layout.TOKENIZER, digest))
+    yield tokenizer_info(json_text, config, seed)
 
 
 class BuildTokenizer(beam.PTransform):
-    """sample frames -> singleton tokenizer info (written to tokenizer/tokenizer.json)."""
+    """sample frames -> singleton tokenizer info (main) and DIGESTS; writes tokenizer/tokenizer.json."""
 
     def __init__(self, config: dict[str, Any], loaded_json: str | None, seed: int, version_url: str):
         super().__init__()
@@ -108,4 +110,5 @@ class BuildTokenizer(beam.PTransform):
                 | "Frames" >> beam.combiners.ToList()
                 | "Train" >> beam.Map(_train, self.config)
             )
-        return json_text | "Write" >> beam.Map(_write, self.version_url, self.config, self.seed)
+        return json_text | "Write" >> beam.FlatMap(_write, self.version_url, self.config, self.seed).with_outputs(
+            DIGESTS, main="info")

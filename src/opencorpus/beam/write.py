@@ -2,7 +2,8 @@
 
 Every part 0..N-1 is written even when empty, documents are in order_key order inside a part,
 and each writer emits facts (counts) for stats.json instead of relying on runner metrics,
-so the numbers are the same on every runner.
+so the numbers are the same on every runner, and the digest of every file it wrote (DIGESTS),
+hashed from the bytes on their way out, so the manifest need not read the snapshot again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from opencorpus.document import Document
 from opencorpus.formats import layout
 from opencorpus.formats.documents import shard_of, shards_for_bytes
 from opencorpus.formats.facts import document_facts
-from opencorpus.formats.jsonl import jsonl_zst_writer, write_jsonl_zst
+from opencorpus.formats.jsonl import encode_line, jsonl_zst_writer, write_lines_zst
 from opencorpus.formats.scratch import read_frame
 from opencorpus.formats.tokens import STREAMS, token_file, write_token_shard
 from opencorpus.stages.license import NOASSERTION
@@ -28,6 +29,8 @@ from opencorpus.stages.tokenize import TokenEncoder, encode_documents
 TOKEN_PARTS = "token_parts"
 # Side output: each published document's id, source, metadata, part and line (no text), for index/.
 LOCATED = "located"
+# Side output of every writer: (path in the version, storage.Digest) per file written, for the manifest.
+DIGESTS = "digests"
 
 
 def finalize(doc: Document) -> Document:
@@ -115,8 +118,10 @@ class _WritePart(beam.DoFn):
         frames = [piece.frame for piece in sorted(pieces)]
         located: list[dict] = []  # per document: what index/ needs (no text)
         characters: list[int] = []  # per document, for stats.json's length histogram
-        url = storage.join(self.version_url, layout.documents_part(part))
-        with charged_to("documents"), jsonl_zst_writer(url) as write:
+        token_files: dict[str, storage.Digest] = {}
+        path = layout.documents_part(part)
+        with charged_to("documents"), storage.hashed_writer(storage.join(self.version_url, path)) as out, \
+                jsonl_zst_writer(out) as write:
             def published():
                 for doc in (finalize(d) for frame in frames for d in read_frame(frame)):
                     write(doc.to_dolma())
@@ -126,14 +131,17 @@ class _WritePart(beam.DoFn):
                     yield doc
 
             if tokenizer:
-                tokens: list[int | None] = list(self._write_tokens(part, published(), tokenizer))
+                lengths, token_files = self._write_tokens(part, published(), tokenizer)
+                tokens: list[int | None] = list(lengths)
             else:
                 tokens = [None for _ in published()]
+        for written in {path: out.digest, **token_files}.items():
+            yield beam.pvalue.TaggedOutput(DIGESTS, written)
         facts: Counter = Counter()
         for record, n, chars in zip(located, tokens, characters):
             facts.update(dict(document_facts(record["source"], record["metadata"], n, chars)))
             yield beam.pvalue.TaggedOutput(LOCATED, record)
-        facts[("files", layout.documents_part(part), "documents")] += len(located)
+        facts[("files", path, "documents")] += len(located)
         if tokenizer:
             total = sum(n or 0 for n in tokens)
             for fmt in tokenizer["formats"]:
@@ -142,8 +150,9 @@ class _WritePart(beam.DoFn):
             yield beam.pvalue.TaggedOutput(TOKEN_PARTS, (part, len(located), total))
         yield from sorted(facts.items())
 
-    def _write_tokens(self, part: int, docs, tokenizer: dict) -> list[int]:
-        """Encode in batches while streaming to the token files; returns tokens per document."""
+    def _write_tokens(self, part: int, docs, tokenizer: dict) -> tuple[list[int], dict[str, storage.Digest]]:
+        """Encode in batches while streaming to the token files; returns tokens per document and
+        the token files' digests."""
         encoder = self._encoders.get(tokenizer["sha256"])
         if encoder is None:
             encoder = self._encoders[tokenizer["sha256"]] = _MeasuredEncoder(
@@ -156,14 +165,15 @@ class _WritePart(beam.DoFn):
                 lengths.append(len(row[3]))
                 yield row
 
-        write_token_shard(self.version_url, part, counted(), encoder.vocab_size, tokenizer["formats"], tokenizer["file"])
+        written = write_token_shard(self.version_url, part, counted(), encoder.vocab_size, tokenizer["formats"],
+                                    tokenizer["file"])
         charge("tokenize", encoder.cpu.seconds)
-        return lengths
+        return lengths, written["files"]
 
 
 class WriteDocumentParts(beam.PTransform):
-    """(part, Piece) -> facts (main), TOKEN_PARTS and LOCATED; writes documents/ and (with a
-    tokenizer) tokens/ parts, every part 0..N-1 even when empty."""
+    """(part, Piece) -> facts (main), TOKEN_PARTS, LOCATED and DIGESTS; writes documents/ and
+    (with a tokenizer) tokens/ parts, every part 0..N-1 even when empty."""
 
     def __init__(self, version_url: str, shards, tokenizer):
         super().__init__()
@@ -176,12 +186,14 @@ class WriteDocumentParts(beam.PTransform):
         return (
             pieces
             | "Parts" >> EveryPart(self.shards)
-            | "Write" >> beam.ParDo(_WritePart(self.version_url), side).with_outputs(TOKEN_PARTS, LOCATED, main="facts")
+            | "Write" >> beam.ParDo(_WritePart(self.version_url), side).with_outputs(TOKEN_PARTS, LOCATED, DIGESTS,
+                                                                                     main="facts")
         )
 
 
 class WriteRemovedParts(beam.PTransform):
-    """Removed records -> facts; writes removed/part-NNNNN.jsonl.zst (ids and hashes, never text)."""
+    """Removed records -> facts (main) and DIGESTS; writes removed/part-NNNNN.jsonl.zst (ids and
+    hashes, never text)."""
 
     def __init__(self, version_url: str, shards):
         super().__init__()
@@ -192,19 +204,22 @@ class WriteRemovedParts(beam.PTransform):
         return (
             removed
             | "Parts" >> GroupIntoParts(self.shards, key=lambda r: r.id)
-            | "Write" >> beam.FlatMap(self._write)
+            | "Write" >> beam.FlatMap(self._write).with_outputs(DIGESTS, main="facts")
         )
 
     def _write(self, element):
         part, records = element
-        write_jsonl_zst(storage.join(self.version_url, layout.removed_part(part)), (r.to_record() for r in records))
-        yield ("files", layout.removed_part(part), "documents"), len(records)
+        path = layout.removed_part(part)
+        lines = (encode_line(r.to_record()) for r in records)
+        yield beam.pvalue.TaggedOutput(DIGESTS, (path, write_lines_zst(storage.join(self.version_url, path), lines).digest))
+        yield ("files", path, "documents"), len(records)
         for r in records:
             yield ("counts", "removed", r.stage, r.reason), 1
 
 
 class WriteDeadLetters(beam.PTransform):
-    """Dead letters -> facts; writes one sorted dead_letter file (it is expected to stay small)."""
+    """Dead letters -> facts (main) and DIGESTS; writes one sorted dead_letter file (it is
+    expected to stay small)."""
 
     def __init__(self, version_url: str):
         super().__init__()
@@ -214,12 +229,13 @@ class WriteDeadLetters(beam.PTransform):
         return (
             dead
             | "All" >> beam.combiners.ToList()
-            | "Write" >> beam.FlatMap(self._write)
+            | "Write" >> beam.FlatMap(self._write).with_outputs(DIGESTS, main="facts")
         )
 
     def _write(self, letters):
         records = sorted((d.to_record() for d in letters), key=lambda r: (r["location"], r["stage"], r["reason"], r["id"] or ""))
-        write_jsonl_zst(storage.join(self.version_url, layout.DEAD_LETTER), records)
+        written = write_lines_zst(storage.join(self.version_url, layout.DEAD_LETTER), map(encode_line, records))
+        yield beam.pvalue.TaggedOutput(DIGESTS, (layout.DEAD_LETTER, written.digest))
         yield ("files", layout.DEAD_LETTER, "documents"), len(records)
         for r in records:
             yield ("counts", "dead_letter", r["stage"], r["reason"]), 1

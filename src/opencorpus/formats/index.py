@@ -33,7 +33,7 @@ from opencorpus import storage
 from opencorpus.document import normalize_url
 from opencorpus.formats import layout
 from opencorpus.formats.canonical import canonical_json
-from opencorpus.formats.jsonl import write_jsonl_zst
+from opencorpus.formats.jsonl import encode_line, write_lines_zst
 
 FORMAT = "opencorpus-index/1"
 META = layout.INDEX_META
@@ -112,9 +112,10 @@ def sort_key(entry: Entry) -> tuple[str, str, str]:
     return entry["key"], entry["id"], entry.get("removed", {}).get("id", "")
 
 
-def write_shard(version_url: str, index: str, shard: str, entries: Iterable[Entry]) -> int:
-    """Write one shard (entries in any order; they are sorted here); returns how many."""
-    return write_jsonl_zst(storage.join(version_url, layout.index_shard(index, shard)), sorted(entries, key=sort_key))
+def write_shard(version_url: str, index: str, shard: str, entries: Iterable[Entry]) -> storage.Digest:
+    """Write one shard (entries in any order; they are sorted here); returns its digest."""
+    lines = (encode_line(entry) for entry in sorted(entries, key=sort_key))
+    return write_lines_zst(storage.join(version_url, layout.index_shard(index, shard)), lines).digest
 
 
 def meta_bytes(counts: dict[str, int]) -> bytes:

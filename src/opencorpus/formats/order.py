@@ -75,8 +75,8 @@ def order_bytes(rows: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write_order(url: str, rows: np.ndarray) -> None:
-    storage.write_bytes(url, order_bytes(rows))
+def write_order(url: str, rows: np.ndarray) -> storage.Digest:
+    return storage.write_hashed(url, order_bytes(rows))
 
 
 def read_order(url: str) -> np.ndarray:

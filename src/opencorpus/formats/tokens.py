@@ -19,7 +19,7 @@ import io
 import struct
 from array import array
 from contextlib import ExitStack
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence, TypedDict
 
 import numpy as np
 
@@ -41,6 +41,14 @@ STREAMS = {"megatron": "bin", "datatrove": "ds", "olmo": olmo_tokens.TOKENS}
 
 class TokenShardError(ValueError):
     """Token ids that cannot be stored, or token files that do not agree."""
+
+
+class WrittenShard(TypedDict):
+    """What write_token_shard wrote: documents, tokens, and each file's digest by its path in the version."""
+
+    documents: int
+    tokens: int
+    files: dict[str, storage.Digest]
 
 
 class TokenIndex(NamedTuple):
@@ -90,25 +98,26 @@ def _checked_ids(doc_id: str, ids: Sequence[int] | np.ndarray, dtype: np.dtype) 
     return arr.astype(dtype)
 
 
-def _csv_writer(url: str, stack: ExitStack, lineterminator: str = "\n"):
+def _csv_writer(out: storage.HashingWriter, stack: ExitStack, lineterminator: str = "\n"):
     """A CSV writer into deterministic gzip: mtime 0, no file name, fixed level."""
-    raw = stack.enter_context(storage.open_url(url, "wb"))
-    gz = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0))
+    gz = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=GZIP_LEVEL, mtime=0))
     text = stack.enter_context(io.TextIOWrapper(gz, encoding="utf-8", newline=""))
     return csv.writer(text, lineterminator=lineterminator)
 
 
 def _write_streams(urls: dict[str, str], streams: Sequence[str], docs: Iterable[tuple[str, str, str, Sequence[int] | np.ndarray]],
-                   dtype: np.dtype, part: int) -> array:
+                   dtype: np.dtype, part: int) -> tuple[array, dict[str, storage.Digest]]:
     """Stream documents into the token stream files and the row tables (.csv.gz, and OLMo's when
-    asked for); returns the per-document token counts."""
+    asked for); returns the per-document token counts and the digest of each file by its key."""
     lengths = array("q")
     start = 0
+    tables = ["csv.gz", *([olmo_tokens.METADATA] if olmo_tokens.METADATA in urls else [])]
     with ExitStack() as stack:
-        outs = [stack.enter_context(storage.open_url(urls[s], "wb")) for s in streams]
-        rows = _csv_writer(urls["csv.gz"], stack)
+        files = {key: stack.enter_context(storage.hashed_writer(urls[key])) for key in (*streams, *tables)}
+        outs = [files[s] for s in streams]
+        rows = _csv_writer(files["csv.gz"], stack)
         rows.writerow(CSV_HEADER)
-        olmo_rows = _csv_writer(urls[olmo_tokens.METADATA], stack, olmo_tokens.LINE_END) if olmo_tokens.METADATA in urls else None
+        olmo_rows = _csv_writer(files[olmo_tokens.METADATA], stack, olmo_tokens.LINE_END) if olmo_tokens.METADATA in files else None
         for line, (doc_id, source, sha256_published, ids) in enumerate(docs):
             arr = _checked_ids(doc_id, ids, dtype)
             data = arr.tobytes()
@@ -120,7 +129,7 @@ def _write_streams(urls: dict[str, str], streams: Sequence[str], docs: Iterable[
                 olmo_rows.writerow(olmo_tokens.metadata_row(start, end, doc_id, part, line))
             lengths.append(arr.size)
             start = end
-    return lengths
+    return lengths, {key: f.digest for key, f in files.items()}
 
 
 def index_bytes(lengths: Sequence[int], dtype: np.dtype) -> bytes:
@@ -146,8 +155,9 @@ def index_bytes(lengths: Sequence[int], dtype: np.dtype) -> bytes:
 
 def write_token_shard(version_url: str, part: int, docs: Iterable[tuple[str, str, str, Sequence[int] | np.ndarray]],
                       vocab_size: int, formats: Sequence[str] = ("megatron",),
-                      tokenizer_name: str = layout.TOKENIZER) -> dict[str, int]:
-    """Write one part's token files in one pass; returns document and token counts.
+                      tokenizer_name: str = layout.TOKENIZER) -> WrittenShard:
+    """Write one part's token files in one pass; returns document and token counts, and the
+    digest of every file, hashed as it was written.
 
     docs: (id, source, sha256_published, token ids with EOS), streamed in the given order: the
     order of the part's documents file, whose lines OLMo's rows name.
@@ -162,18 +172,20 @@ def write_token_shard(version_url: str, part: int, docs: Iterable[tuple[str, str
     for key in urls.keys() - {"csv.gz", olmo_tokens.METADATA, *streams}:
         storage.remove_tree(urls[key])
     try:
-        lengths = _write_streams(urls, streams, docs, dtype, part)
+        lengths, digests = _write_streams(urls, streams, docs, dtype, part)
         total = int(sum(lengths))
         if "datatrove" in formats:
-            storage.write_bytes(urls["ds.metadata"], datatrove_tokens.metadata_bytes(tokenizer_name, dtype.itemsize, total))
-            storage.write_bytes(urls["ds.index"], datatrove_tokens.index_bytes(lengths))
+            metadata = datatrove_tokens.metadata_bytes(tokenizer_name, dtype.itemsize, total)
+            digests["ds.metadata"] = storage.write_hashed(urls["ds.metadata"], metadata)
+            digests["ds.index"] = storage.write_hashed(urls["ds.index"], datatrove_tokens.index_bytes(lengths))
         if "megatron" in formats:
-            storage.write_bytes(urls["idx"], index_bytes(lengths, dtype))
+            digests["idx"] = storage.write_hashed(urls["idx"], index_bytes(lengths, dtype))
     except BaseException:
         for url in urls.values():
             storage.remove_tree(url)
         raise
-    return {"documents": len(lengths), "tokens": total}
+    files = {token_file(part, key): digest for key, digest in sorted(digests.items())}
+    return {"documents": len(lengths), "tokens": total, "files": files}
 
 
 def parse_index(data: bytes, where: str = "<idx>") -> TokenIndex:

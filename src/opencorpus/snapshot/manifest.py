@@ -12,7 +12,7 @@ import importlib.metadata
 import json
 import posixpath
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import jsonschema
 from packaging.requirements import Requirement
@@ -105,26 +105,28 @@ def problems(manifest: Any) -> list[str]:
     return found
 
 
-def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
+def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, Any],
+                   written: Mapping[str, storage.Digest] | None = None) -> dict[str, Any]:
     """The manifest of the version folder at `version_url`, from the resolved recipe and stats.json.
 
-    Lists and hashes every file there except manifest.json and run.json; raises
-    CountMismatchError when counts do not add up and ManifestError when stats name a file
-    that is not there or the result does not match the schema.
+    Lists every file there except manifest.json and run.json. `written`: the digest of each
+    file its writer reported, hashed from the bytes as they were written; only the files no
+    writer reported are read and hashed here (see file_digests). Raises CountMismatchError
+    when counts do not add up and ManifestError when stats name a file that is not there,
+    the reported digests do not fit the listing, or the result does not match the schema.
     """
     version = posixpath.basename(version_url.rstrip("/"))
     if recipe.get("version") not in (None, version):
         raise ManifestError(f"{version_url}: the recipe declares version {recipe['version']!r}"
                             f" but the folder is {version!r}")
     check_counts(stats["counts"])
-    paths = [p for p in storage.list_files(version_url) if p not in layout.UNLISTED]
+    listed = {p: size for p, size in storage.list_file_sizes(version_url).items() if p not in layout.UNLISTED}
     file_stats = stats.get("files", {})
-    absent = sorted(set(file_stats) - set(paths))
+    absent = sorted(set(file_stats) - set(listed))
     if absent:
         raise ManifestError(f"{version_url}: stats.json lists files that are not there: {', '.join(absent)}")
     files = []
-    for path in paths:
-        sha256, size = storage.file_digest(storage.join(version_url, path))
+    for path, (sha256, size) in file_digests(version_url, listed, written or {}).items():
         extra = {k: v for k, v in file_stats.get(path, {}).items() if k in FILE_STATS}
         files.append({"path": path, "sha256": sha256, "bytes": size, **extra})
     code, dependencies = environment(recipe)
@@ -152,6 +154,35 @@ def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, An
     if found:
         raise ManifestError(f"{version_url}: manifest does not match {SCHEMA_PATH.name}: " + "; ".join(found))
     return manifest
+
+
+def file_digests(version_url: str, listed: dict[str, int],
+                 written: Mapping[str, storage.Digest]) -> dict[str, storage.Digest]:
+    """The digest of every listed file (path -> size as listed), in the listing's order: the
+    one its writer reported, else read and hashed here.
+
+    ManifestError when a reported file is not listed, or is listed with another size than was
+    written (changed since: cut short, or written again by someone else): the listing gives
+    sizes for free. A wrong digest of the right size is left to `opencorpus verify`, which
+    re-hashes every file.
+    """
+    gone = sorted(set(written) - set(listed))
+    if gone:
+        raise ManifestError(f"{version_url}: files reported as written are not there: {', '.join(gone)}")
+    resized = [f"{path} (written {written[path].bytes} bytes, listed {listed[path]})"
+               for path in sorted(written) if written[path].bytes != listed[path]]
+    if resized:
+        raise ManifestError(f"{version_url}: files changed since they were written: {', '.join(resized)}")
+    return {path: written[path] if path in written else _hashed(version_url, path) for path in listed}
+
+
+def _hashed(version_url: str, path: str) -> storage.Digest:
+    """A listed file's digest, read and hashed; ManifestError when it went since the listing."""
+    try:
+        return storage.Digest(*storage.file_digest(storage.join(version_url, path)))
+    except FileNotFoundError:
+        raise ManifestError(f"{version_url}: {path} was listed but is not there, and no writer reported "
+                            "its digest") from None
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:

@@ -28,6 +28,7 @@ from opencorpus.snapshot.manifest import environment, problems
 from opencorpus.snapshot.takedown import Selector, locate, publish_takedown, taken_in
 from opencorpus.snapshot.verify import resolve_snapshot
 from opencorpus.sources import source_files
+from opencorpus.stages.licenses.discovery import with_license_trees
 from opencorpus.stages.tokenize import TokenizerError, load_tokenizer, tokenizer_bytes
 
 # (recipe, scratch root) -> the URL of the version the rebuild published there.
@@ -166,7 +167,7 @@ def published_recipe(published: Published, base_dir: str) -> Recipe:
     recipe = parse_recipe(published.recipe_text, path=storage.join(published.url, layout.RECIPE), base_dir=base_dir)
     takedowns = published.manifest.get("takedowns") or []
     recipe.version = takedowns[0]["previous"] if takedowns else published.manifest["version"]
-    return recipe
+    return with_license_trees(recipe)  # as a run records it, for recipe_warnings to compare
 
 
 def replay_takedowns(published: Published, rebuilt_url: str, say: Callable[[str], None]) -> str:

@@ -46,7 +46,7 @@ from opencorpus.formats.index import (
     url_key,
     write_shard,
 )
-from opencorpus.formats.jsonl import read_jsonl_zst, read_lines_zst, write_jsonl_zst, write_lines_zst
+from opencorpus.formats.jsonl import encode_line, read_jsonl_zst, read_lines_zst, write_lines_zst
 from opencorpus.formats.order import training_order, write_order
 from opencorpus.formats.tokens import STREAMS, file_keys, read_token_rows, token_file, write_token_shard
 from opencorpus.snapshot.publish import published_versions
@@ -196,8 +196,10 @@ def _part_count(version_url: str) -> int:
 
 
 def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], reason: str,
-              request: str) -> tuple[dict[str, Any], list[Taken]]:
-    """Write the new version's files (not its manifest); returns its stats and the documents taken down."""
+              request: str) -> tuple[dict[str, Any], list[Taken], dict[str, storage.Digest]]:
+    """Write the new version's files (not its manifest); returns its stats, the documents taken
+    down and the digest of every file written: a rewritten file's from its writer, a copied
+    one's from the previous manifest (the copy is byte for byte; `opencorpus verify` re-hashes)."""
     manifest_bytes = storage.read_bytes(storage.join(previous_url, layout.MANIFEST))
     manifest = json.loads(manifest_bytes)
     stats = json.loads(storage.read_bytes(storage.join(previous_url, layout.STATS)))
@@ -208,26 +210,28 @@ def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], rea
         rewritten |= {layout.documents_part(part), layout.removed_part(part)}
         if tokenizer is not None:
             rewritten |= {token_file(part, key) for key in file_keys(tokenizer["formats"])}
-    copies = [f["path"] for f in manifest["files"] if f["path"] not in rewritten]
+    copied = {f["path"]: storage.Digest(f["sha256"], f["bytes"]) for f in manifest["files"] if f["path"] not in rewritten}
     details = {"request": request, "reason": reason, "version": version}
     # Parts are independent and zstd works outside the GIL: one thread per core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(lambda path: storage.copy(storage.join(previous_url, path), storage.join(new_url, path)), copies))
-        parts = pool.map(lambda item: _rewrite_part(previous_url, new_url, item[0], item[1], tokenizer, details),
-                         sorted(located.items()))
-        taken = [d for docs in parts for d in docs]
+        list(pool.map(lambda path: storage.copy(storage.join(previous_url, path), storage.join(new_url, path)), copied))
+        parts = list(pool.map(lambda item: _rewrite_part(previous_url, new_url, item[0], item[1], tokenizer, details),
+                              sorted(located.items())))
+    taken = [d for docs, _ in parts for d in docs]
+    written = {**copied, **{path: digest for _, digests in parts for path, digest in digests.items()}}
     _update_stats(stats, taken, tokenizer)
     if tokenizer is not None:
-        _write_order(new_url, stats, tokenizer, manifest["recipe"].get("seed", 0), _part_count(previous_url))
-    _rewrite_index(previous_url, new_url, taken, details)
+        written[layout.TOKEN_ORDER] = _write_order(new_url, stats, tokenizer, manifest["recipe"].get("seed", 0),
+                                                   _part_count(previous_url))
+    written.update(_rewrite_index(previous_url, new_url, taken, details))
     stats.setdefault("takedowns", []).append({
         "version": version, "previous": posixpath.basename(previous_url.rstrip("/")),
         "previous_digest": hashlib.sha256(manifest_bytes).hexdigest(),
         "request": request, "reason": reason, "documents": len(taken),
     })
-    storage.write_bytes(storage.join(new_url, layout.STATS),
-                        (json.dumps(stats, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-    return stats, taken
+    written[layout.STATS] = storage.write_hashed(
+        storage.join(new_url, layout.STATS), (json.dumps(stats, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return stats, taken, written
 
 
 def publish_takedown(previous_url: str, version: str, located: dict[int, set[int]], reason: str, request: str,
@@ -242,9 +246,9 @@ def publish_takedown(previous_url: str, version: str, located: dict[int, set[int
     root, corpus = previous_url.rstrip("/").rsplit("/", 1)[0].rsplit("/", 1)
     version_url, claim = prepare_version(root, corpus, version)
     try:
-        stats, taken = take_down(previous_url, version_url, located, reason, request)
+        stats, taken, written = take_down(previous_url, version_url, located, reason, request)
         recipe = json.loads(storage.read_bytes(storage.join(previous_url, layout.MANIFEST)))["recipe"]
-        manifest = with_cards(version_url, build_manifest(version_url, {**recipe, "version": None}, stats), stats)
+        manifest = with_cards(version_url, build_manifest(version_url, {**recipe, "version": None}, stats, written), stats)
         digest = publish(version_url, manifest, {**run_info, "version_url": version_url,
                                                  "takedown": {"previous": previous_url, "request": request,
                                                               "documents": len(taken)}})
@@ -263,9 +267,10 @@ def taken_in(version_url: str, request: str, version: str) -> list[str]:
 
 
 def _rewrite_part(previous_url: str, new_url: str, part: int, lines: set[int], tokenizer: dict[str, Any] | None,
-                  details: dict[str, str]) -> list[Taken]:
+                  details: dict[str, str]) -> tuple[list[Taken], dict[str, storage.Digest]]:
     """One part without the given lines: documents copied line by line as written (only the
-    taken-down ones parsed), token rows cut out, removed/ gaining a record each."""
+    taken-down ones parsed), token rows cut out, removed/ gaining a record each; returns the
+    documents taken down and the digest of each file written."""
     taken: list[Taken] = []
     documents = layout.documents_part(part)
 
@@ -277,7 +282,7 @@ def _rewrite_part(previous_url: str, new_url: str, part: int, lines: set[int], t
             else:
                 yield raw + b"\n"
 
-    write_lines_zst(storage.join(new_url, documents), kept())
+    written = {documents: write_lines_zst(storage.join(new_url, documents), kept()).digest}
     if tokenizer is not None:
         rows = read_token_rows(storage.join(previous_url, layout.tokens_part(part, "csv.gz")))
         for doc in taken:
@@ -288,14 +293,16 @@ def _rewrite_part(previous_url: str, new_url: str, part: int, lines: set[int], t
         tokens = np.frombuffer(data, dtype=np.dtype(tokenizer["dtype"]).newbyteorder("<"))
         rest = ((doc_id, source, sha, tokens[start:end]) for line, (start, end, doc_id, source, sha) in enumerate(rows)
                 if line not in lines)
-        write_token_shard(new_url, part, rest, tokenizer["vocab_size"], tokenizer["formats"], tokenizer["file"])
-    removed_url = layout.removed_part(part)
-    records = list(read_jsonl_zst(storage.join(previous_url, removed_url)))
+        written.update(write_token_shard(new_url, part, rest, tokenizer["vocab_size"], tokenizer["formats"],
+                                         tokenizer["file"])["files"])
+    removed = layout.removed_part(part)
+    records = list(read_jsonl_zst(storage.join(previous_url, removed)))
     records += [{"id": d.id, "source": d.source, "sha256": d.metadata["sha256"], "stage": STAGE, "reason": REASON,
                  "details": {**details, "sha256_published": d.metadata["sha256_published"]}}
                 for d in taken]
-    write_jsonl_zst(storage.join(new_url, removed_url), sorted(records, key=lambda r: r["id"]))
-    return taken
+    removed_lines = (encode_line(r) for r in sorted(records, key=lambda r: r["id"]))
+    written[removed] = write_lines_zst(storage.join(new_url, removed), removed_lines).digest
+    return taken, written
 
 
 def _add(node: dict[str, Any], path: tuple[str, ...], n: int) -> None:
@@ -327,18 +334,20 @@ def _update_stats(stats: dict[str, Any], docs: list[Taken], tokenizer: dict[str,
             del mapping[name]
 
 
-def _write_order(new_url: str, stats: dict[str, Any], tokenizer: dict[str, Any], seed: int, parts: int) -> None:
+def _write_order(new_url: str, stats: dict[str, Any], tokenizer: dict[str, Any], seed: int,
+                 parts: int) -> storage.Digest:
     stream = STREAMS[tokenizer["formats"][0]]
     counts = [(p, stats["files"][token_file(p, stream)]["documents"],
                stats["files"][token_file(p, stream)]["tokens"]) for p in range(parts)]
     order = tokenizer["config"]["order"]
-    write_order(storage.join(new_url, layout.TOKEN_ORDER),
-                training_order(counts, order["unit"], order["window_tokens"], seed))
+    return write_order(storage.join(new_url, layout.TOKEN_ORDER),
+                       training_order(counts, order["unit"], order["window_tokens"], seed))
 
 
-def _rewrite_index(previous_url: str, new_url: str, taken: list[Taken], details: dict[str, str]) -> None:
+def _rewrite_index(previous_url: str, new_url: str, taken: list[Taken],
+                   details: dict[str, str]) -> dict[str, storage.Digest]:
     """Every index shard again: the same entry count (a taken-down document's keys answer as removed),
-    so shard prefixes stay and each shard is rewritten on its own."""
+    so shard prefixes stay and each shard is rewritten on its own; returns each file's digest."""
     meta = read_meta(previous_url)
     gone = {(d.part, d.line) for d in taken}
     shift: dict[int, list[int]] = {}
@@ -348,6 +357,7 @@ def _rewrite_index(previous_url: str, new_url: str, taken: list[Taken], details:
     for d in taken:
         for name, entry in _takedown_entries(d, details):
             added[name].append(entry)
+    written: dict[str, storage.Digest] = {}
     for name in INDEXES:
         prefix = meta["indexes"][name]["prefix_hex"]
         for shard in shard_names(prefix):
@@ -355,8 +365,10 @@ def _rewrite_index(previous_url: str, new_url: str, taken: list[Taken], details:
             entries = [e for e in (_moved(e, gone, shift) for e in read_jsonl_zst(storage.join(previous_url, path)))
                        if e is not None]
             entries += [e for e in added[name] if e["key"][:prefix] == shard]
-            write_shard(new_url, name, shard, entries)
-    storage.write_bytes(storage.join(new_url, layout.INDEX_META), storage.read_bytes(storage.join(previous_url, layout.INDEX_META)))
+            written[path] = write_shard(new_url, name, shard, entries)
+    written[layout.INDEX_META] = storage.write_hashed(storage.join(new_url, layout.INDEX_META),
+                                                      storage.read_bytes(storage.join(previous_url, layout.INDEX_META)))
+    return written
 
 
 def _moved(entry: dict[str, Any], gone: set[tuple[int, int]], shift: dict[int, list[int]]) -> dict[str, Any] | None:

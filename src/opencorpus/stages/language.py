@@ -8,7 +8,7 @@ on float noise); with `keep`, other languages are removed as `not-kept:<lang>` â
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 from opencorpus.document import Document, Removed
@@ -19,11 +19,23 @@ UNDETERMINED = "und"
 MAX_CHARS = 20_000
 
 
+@dataclass(frozen=True)
+class LanguageOptions:
+    """`stages.language`: the languages kept (None: every one)."""
+
+    keep: frozenset[str] | None = None
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> LanguageOptions:
+        """From the resolved options (recipe resolution checks `keep`: null or a non-empty list of codes)."""
+        return cls(keep=frozenset(options["keep"]) if options["keep"] is not None else None)
+
+
 class LanguageIdentifier:
     name = "language"
 
-    def __init__(self, options: dict[str, Any]):
-        self.keep = set(options["keep"]) if options.get("keep") else None
+    def __init__(self, options: LanguageOptions):
+        self.keep = options.keep
         self._model = None
 
     def setup(self) -> None:

@@ -4,7 +4,7 @@ with the evidence; then the recipe's license policy (keep, flag or drop by categ
 Findings (pure modules under stages/licenses/): SPDX-License-Identifier lines; the DEP-5/REUSE
 copyright file (`.reuse/dep5`, `REUSE.toml`) or PKG-INFO of the document's text tree applied to its
 path, and in a site-packages tree the METADATA of the distribution whose RECORD lists the path
-(parsed by recipe resolution into the stage options, stages/licenses/trees.py, so this stage reads
+(parsed when the run is planned into the stage options, stages/licenses/discovery.py, so this stage reads
 no storage and the manifest records what it applied, without the files' text); REUSE `LICENSES/<id>.txt`
 paths; license texts and notices
 matched against ScanCode's LicenseDB; pointers to Debian's common-licenses; license markup of raw
@@ -19,24 +19,26 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Iterator
 
 from opencorpus.document import Document, Removed
-from opencorpus.stages.licenses.combine import combine, offers_choice
+from opencorpus.stages.licenses.combine import combine
+from opencorpus.stages.licenses.phrases import offers_choice
 from opencorpus.stages.licenses.dep5 import evidence_for_path
 from opencorpus.stages.licenses.dep5 import from_facts as dep5_from_facts
 from opencorpus.stages.licenses.gnu import find_grants, gnu_id
 from opencorpus.stages.licenses.html import find_markup
 from opencorpus.stages.licenses.matcher import license_index
 from opencorpus.stages.licenses.normalize import NOASSERTION, parse_spdx
-from opencorpus.stages.licenses.policy import LicensePolicy
+from opencorpus.stages.licenses.policy import LicensePolicy, PolicyOptions
 from opencorpus.stages.licenses.references import find_references
 from opencorpus.stages.licenses.reuse import licenses_dir_evidence
 from opencorpus.stages.licenses.reuse_toml import evidence_for_path as reuse_toml_evidence
 from opencorpus.stages.licenses.reuse_toml import from_facts as reuse_toml_from_facts
 
-__all__ = ["NOASSERTION", "LicenseTagger", "find_spdx_identifiers"]
+__all__ = ["NOASSERTION", "LicenseOptions", "LicenseTagger", "find_spdx_identifiers"]
 log = logging.getLogger(__name__)
 
 # REUSE/SPDX convention: the tag may follow a comment marker anywhere on a line.
@@ -71,25 +73,38 @@ def find_spdx_identifiers(text: str) -> list[dict[str, Any]]:
     return found
 
 
+@dataclass(frozen=True)
+class LicenseOptions:
+    """`stages.license`: its policy (None: licenses are tagged, no category is kept, flagged or
+    dropped) and, per source, the license files recorded of its tree (stages/licenses/discovery.py)."""
+
+    policy: PolicyOptions | None = None
+    trees: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> LicenseOptions:
+        return cls(policy=PolicyOptions.from_options(options), trees=options["trees"])
+
+
 class LicenseTagger:
     """Sets metadata.license (SPDX or NOASSERTION), license_evidence, license_category
     (and license_conflict / license_flagged when so); drops what the policy says to drop."""
 
     name = "license"
 
-    def __init__(self, options: dict[str, Any], declared: dict[str, str | None]):
+    def __init__(self, options: LicenseOptions, declared: dict[str, str | None]):
         self.options = options
         self.declared = declared  # source name -> declared SPDX expression (recipe)
 
     def setup(self) -> None:
         license_index()  # built once per worker process
-        self.policy = LicensePolicy(self.options) if "actions" in self.options else None
+        self.policy = LicensePolicy(self.options.policy) if self.options.policy is not None else None
         # Per source: what its copyright files say about a path, and what applies to every file.
         self.by_path: dict[str, list[Callable[[str], dict[str, Any] | None]]] = {}
         self.package: dict[str, list[dict[str, Any]]] = {}
         self.distributions: dict[str, dict[str, dict[str, Any]]] = {}  # source -> path -> evidence
-        for source, files in (self.options.get("trees") or {}).items():
-            for f in files:  # the facts recipe resolution parsed (stages/licenses/trees.py)
+        for source, files in self.options.trees.items():
+            for f in files:  # the facts parsed when the run was planned (stages/licenses/discovery.py)
                 if f["kind"] == "dep5":
                     rule = partial(evidence_for_path, dep5_from_facts(f["stanzas"]), name=f["file"])
                     self.by_path.setdefault(source, []).append(rule)
@@ -135,7 +150,9 @@ class LicenseTagger:
                      if m in wider or not any(m.start < b and a < m.end for a, b, _ in grants)]
         evidence += [e for *_, e in grants]
         evidence += find_references(text)
-        expression, conflict = combine(evidence, choice=offers_choice(text))
+        # Whether several licenses are a choice (OR) or all apply (AND) matters only when there are several.
+        choice = sum(1 for e in evidence if "expression" in e) > 1 and offers_choice(text)
+        expression, conflict = combine(evidence, choice=choice)
         declared = self.declared.get(doc.source)
         if expression == NOASSERTION and declared:
             evidence.append({"method": "declared", "where": "recipe", "matched": declared, "confidence": 1.0,

@@ -48,10 +48,22 @@ class MinHashParams:
     def num_perm(self) -> int:
         return self.bands * self.rows
 
+
+
+@dataclass(frozen=True)
+class NearDedupOptions:
+    """`stages.near_dedup` as recipe resolution checks them (and derives bands and rows)."""
+
+    params: MinHashParams
+    verify: bool  # a candidate pair stands only at an exact Jaccard >= threshold
+    rounds: int  # star-contraction rounds before the rest of the graph is gathered (beam/near_dedup.py)
+    survivor: str  # one of SURVIVOR_RULES
+
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "MinHashParams":
-        return cls(ngram=options["ngram"], bands=options["bands"], rows=options["rows"],
-                   threshold=options["threshold"], seed=options["seed"])
+    def from_options(cls, options: dict[str, Any]) -> NearDedupOptions:
+        params = MinHashParams(ngram=options["ngram"], bands=options["bands"], rows=options["rows"],
+                               threshold=options["threshold"], seed=options["seed"])
+        return cls(params=params, verify=options["verify"], rounds=options["rounds"], survivor=options["survivor"])
 
 
 def words(text: str) -> list[str]:

@@ -23,10 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import regex
-import yaml
 
 from opencorpus.document import DeadLetter, Document, canonical_hash
-from opencorpus.recipe import FILTERS_DIR
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, RecognizerResult
@@ -45,7 +43,6 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # empty: use th
 os.environ.setdefault("TLDEXTRACT_CACHE", os.path.join(tempfile.gettempdir(), "opencorpus-tldextract"))
 
 STAGE = "pii"
-PRESET = FILTERS_DIR / "pii" / "default.yaml"
 # Cut points for long texts, best first: paragraph break, line break, space.
 _CUTS = ("\n\n", "\n", " ")
 # A name never contains these; spaCy's small model tags e.g. "Bug#55402" or "20:32:53" as PERSON.
@@ -92,7 +89,8 @@ _ENGINES_LOCK = threading.Lock()
 
 @dataclasses.dataclass(frozen=True)
 class PiiSettings:
-    """The stage's options, checked: the keys of filters/pii/*.yaml."""
+    """The stage's options, checked: the keys of filters/pii/*.yaml, every one given (recipe
+    resolution inlines the preset; recipe.resolve_stage_options from a few options)."""
 
     nlp_model: str
     language: str
@@ -110,6 +108,30 @@ class PiiSettings:
         """What the engines depend on; thresholds and lists are per call, so not part of it."""
         return (self.nlp_model, self.language, tuple(sorted(self.entities)))
 
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> PiiSettings:
+        """The resolved stage options checked; a ValueError names the first bad one. `settings`
+        (the preset's name, which the manifest records) is not a setting."""
+        given = {k: v for k, v in options.items() if k != "settings"}
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(given) - set(fields))
+        if unknown:
+            raise ValueError(f"pii: unknown option(s) {', '.join(unknown)} (expected: {', '.join(fields)})")
+        return cls(
+            nlp_model=_checked(given, "nlp_model", _is_name, "a spaCy model name or folder"),
+            language=_checked(given, "language", _is_name, "a language code such as 'en'"),
+            entities=tuple(_checked(given, "entities", _is_names, "a non-empty list of Presidio entity types")),
+            score_threshold=float(_checked(given, "score_threshold", _is_fraction, "a number from 0 to 1")),
+            formatted_phone_threshold=float(_checked(given, "formatted_phone_threshold", _is_fraction,
+                                                     "a number from 0 to 1")),
+            allow_list=tuple(_checked(given, "allow_list", _is_strings, "a list of strings")),
+            max_chars_per_chunk=_checked(given, "max_chars_per_chunk", _is_positive_int, "a positive integer"),
+            ner_kinds=tuple(_checked(given, "ner_kinds", _is_strings, "a list of source kinds (text, code, web)")),
+            minified_line_chars=_checked(given, "minified_line_chars", _is_positive_int, "a positive integer"),
+            keep_ips=tuple(_checked(given, "keep_ips", lambda v: _is_strings(v) and set(v) <= set(IP_KINDS),
+                                    f"a list of address kinds from {', '.join(IP_KINDS)}")),
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class Engines:
@@ -121,34 +143,6 @@ class Engines:
     anonymizer: AnonymizerEngine
     operators: dict[str, OperatorConfig]
     conflict_resolution: ConflictResolutionStrategy
-
-
-def settings_from_options(options: dict[str, Any]) -> PiiSettings:
-    """Check the stage options; keys not given take their value from filters/pii/default.yaml.
-
-    `settings` (the preset's name) is accepted and ignored: recipe resolution has already
-    inlined the preset's keys into the options.
-    """
-    merged = {**(yaml.safe_load(PRESET.read_text()) or {}), **options}
-    merged.pop("settings", None)
-    fields = [f.name for f in dataclasses.fields(PiiSettings)]
-    unknown = sorted(set(merged) - set(fields))
-    if unknown:
-        raise ValueError(f"pii: unknown option(s) {', '.join(unknown)} (expected: {', '.join(fields)})")
-    return PiiSettings(
-        nlp_model=_checked(merged, "nlp_model", _is_name, "a spaCy model name or folder"),
-        language=_checked(merged, "language", _is_name, "a language code such as 'en'"),
-        entities=tuple(_checked(merged, "entities", _is_names, "a non-empty list of Presidio entity types")),
-        score_threshold=float(_checked(merged, "score_threshold", _is_fraction, "a number from 0 to 1")),
-        formatted_phone_threshold=float(_checked(merged, "formatted_phone_threshold", _is_fraction,
-                                                 "a number from 0 to 1")),
-        allow_list=tuple(_checked(merged, "allow_list", _is_strings, "a list of strings")),
-        max_chars_per_chunk=_checked(merged, "max_chars_per_chunk", _is_positive_int, "a positive integer"),
-        ner_kinds=tuple(_checked(merged, "ner_kinds", _is_strings, "a list of source kinds (text, code, web)")),
-        minified_line_chars=_checked(merged, "minified_line_chars", _is_positive_int, "a positive integer"),
-        keep_ips=tuple(_checked(merged, "keep_ips", lambda v: _is_strings(v) and set(v) <= set(IP_KINDS),
-                                f"a list of address kinds from {', '.join(IP_KINDS)}")),
-    )
 
 
 def _checked(options: dict[str, Any], key: str, valid: Callable[[Any], bool], expected: str) -> Any:
@@ -189,8 +183,8 @@ class PiiRedactor:
     name = STAGE
     exclusive = True  # Presidio's engines and spaCy's vocabulary are not thread-safe
 
-    def __init__(self, options: dict[str, Any]):
-        self.settings = settings_from_options(options)
+    def __init__(self, settings: PiiSettings):
+        self.settings = settings
         self.engines: Engines | None = None
         # Results by text from earlier runs (cache/redactions.py), set by whoever runs the stage:
         # a text found there is not analysed again, and what is analysed is added to it.
@@ -751,8 +745,8 @@ def _build_engines(settings: PiiSettings) -> Engines:
     from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
 
     from opencorpus.stages.pii_recognizers import (
-        FirstNameRecognizer,
-        first_names,
+        ListedNameRecognizer,
+        name_lists,
         name_recognizers,
         number_recognizers,
         secret_recognizers,
@@ -784,7 +778,7 @@ def _build_engines(settings: PiiSettings) -> Engines:
     for recognizer in name_recognizers(language) + number_recognizers(language) + secret_recognizers(language):
         registry.add_recognizer(recognizer)
     if "PERSON" in settings.entities:
-        registry.add_recognizer(FirstNameRecognizer(first_names(), _english_words(nlp), supported_language=language))
+        registry.add_recognizer(ListedNameRecognizer(name_lists(), _english_words(nlp), supported_language=language))
     # Context words count as whole words ("lic" is not in "public"), before a value or just
     # after it ("650-752-7354 mobile").
     enhancer = LemmaContextAwareEnhancer(context_prefix_count=5, context_suffix_count=2,
@@ -830,9 +824,9 @@ def _configure_ner(nlp_engine: SpacyNlpEngine, settings: PiiSettings) -> bool:
 
 
 def _english_words(nlp: Language) -> frozenset[str]:
-    """Lower-case English words, which the first-name recognizer takes for a name ("Will",
-    "Grace", "The") only after a greeting: the model's stop words, _NOT_NAMES, and the WordNet
-    index its lemmatizer ships (a model without one gives only the first two)."""
+    """Lower-case English words, which the listed-name recognizer takes for a name ("Will",
+    "Grace", "The") only with a cue such as a greeting: the model's stop words, _NOT_NAMES, and
+    the WordNet index its lemmatizer ships (a model without one gives only the first two)."""
     words = {word.lower() for word in nlp.Defaults.stop_words | _NOT_NAMES}
     lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None) if "lemmatizer" in nlp.component_names else None
     if lookups is not None and lookups.has_table("lemma_index"):

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from opencorpus.document import DeadLetter, Document
-from opencorpus.stages.pii import PiiRedactor
+from opencorpus.stages.pii import PiiRedactor, PiiSettings
 
 # Document metadata that names where a document came from; the rest are facts stages compute.
 IDENTIFYING_METADATA = ("url", "path")
@@ -34,8 +34,8 @@ CACHE_SIZE = 4096
 
 
 class IdentifierRedactor:
-    def __init__(self, options: dict[str, Any]):
-        self.redactor = PiiRedactor(options)
+    def __init__(self, settings: PiiSettings):
+        self.redactor = PiiRedactor(settings)
         self.cache: dict[str, str] = {}
 
     def setup(self) -> None:

@@ -1,5 +1,6 @@
-"""Presidio recognizers of our own: names that the text itself marks as names, given names from
-a list, phone numbers told apart from the numbers in code, card numbers, and secrets in code.
+"""Presidio recognizers of our own: names that the text itself marks as names, given names and
+surnames from lists, phone numbers told apart from the numbers in code, card numbers, and
+secrets in code.
 
 spaCy's small model misses about a third of the names in changelogs and sign-offs, yet those
 lines say outright where a name is: before an e-mail in angle brackets, after `Signed-off-by:`,
@@ -7,7 +8,7 @@ inside a Debian `[ Name ]` header, after `Copyright 2020`. Secrets have document
 (PEM armour, AWS key ids, `Bearer` headers, `user:password@` in URLs).
 
 Presidio compiles each pattern with the `regex` module (hence \\p{Lu}, and look-behinds of any
-length); the two EntityRecognizers (phones, given names) use `re` themselves. Every pattern is
+length); the two EntityRecognizers (phones, listed names) use `re` themselves. Every pattern is
 linear: no nested quantifiers, every repeat bounded, so a long or hostile text cannot make one
 hang; the stage also feeds them chunks of bounded length.
 """
@@ -366,30 +367,67 @@ def _is_isbn(number: str, digits: str) -> bool:
             and sum(int(d) * (10 - i) for i, d in enumerate(digits)) % 11 == 0)
 
 
-class FirstNameRecognizer(EntityRecognizer):
-    """PERSON for given names that spaCy's small model leaves out: "Hi Keiran", "Claudia's kid",
-    "Renátó, can I ...", and a full name starting one ("Helena Carlsen\\n637 ...").
+class NameLists(NamedTuple):
+    """Lower-case one-word names (src/opencorpus/stages/names/README.md says whence)."""
 
-    The names are Jörg Michael's list of 45,000 first names from many countries (the data file
-    of the `gender-guesser` package, GNU FDL 1.2), read once. A name that is also an English
-    word ("Will", "Grant", "Rose", or "David", which WordNet lists too) counts only after a
-    greeting or in "my name is ...", "I'm ...": `english_words` are the lower-case words that
-    are ambiguous that way. A name written as part of code ("Julia.jl", "Travis(") is skipped.
+    given: frozenset[str]
+    surnames: frozenset[str]
+
+
+def name_lists() -> NameLists:
+    """The given names and surnames shipped in opencorpus/stages/names, read once per engine."""
+    import gzip
+    from importlib import resources
+
+    folder = resources.files("opencorpus.stages") / "names"
+    return NameLists(*(frozenset(gzip.decompress((folder / file).read_bytes()).decode("utf-8").split())
+                       for file in ("given_names.txt.gz", "surnames.txt.gz")))
+
+
+class ListedNameRecognizer(EntityRecognizer):
+    """PERSON for listed names that spaCy's small model leaves out: "Hi Keiran", "Claudia's kid",
+    "Søren, can I ...", "Vanessa: Who are you?", a full name starting with one ("Helena Carlsen\\n637
+    ..."), a surname after a title or a greeting ("ms. Lucas", "Dear Nowak"), and whatever follows
+    "my name is".
+
+    A listed name that is also an English word ("Will", "Grant", "Smith", or "David", which WordNet
+    lists too; `english_words` are the lower-case words that are ambiguous that way) counts only
+    after a title or greeting, before "said" and the like, or (a given name) before a surname
+    that is no English word ("Regina Kowalski", "Christian P. Nowak"). A surname alone is too
+    often a place or a product: it needs one of these cues, or "by" before it ("a song by Nowak"),
+    even when it is no English word. A name written as part of code ("Julia.jl", "Travis(",
+    "Travis:build") is skipped.
     """
 
     SCORE = 0.85
-    # Words that put a name right after them.
-    _ADDRESS = re.compile(r"(?:\b(?:[Hh]i|[Hh]ello|[Hh]ey|[Dd]ear|[Tt]hanks|[Tt]hank you|[Cc]heers|[Bb]ye|[Gg]oodbye|"
-                          r"[Ww]elcome|[Nn]ame is|[Nn]amed|[Cc]alled|[Cc]alls me|I'm|I am|Mr|Mrs|Ms|Miss|Dr)\.?,?[ \t]+)$")
-    _WORD = re.compile(r"[^\W\d_]+")
+    # Titles put a name right after them, listed or not ("Dr. Nobbs"), in either case ("ms. Lucas").
+    _TITLE = re.compile(r"\b(?:[Mm]rs?|[Mm]s|[Mm]x|[Dd]r|[Pp]rof|Miss)\.?[ \t]+$")
+    # Someone's name stated: any capitalised word after it is one ("My name is Minoesch").
+    _STATED = re.compile(r"\b(?:(?:[Mm]y|[Hh]is|[Hh]er|[Yy]our|[Tt]heir|[Mm]aiden|[Ll]ast|[Ff]irst|[Ff]amily)"
+                         r"[ \t]+name[ \t]+is|[Cc]alls?[ \t]+me|[Cc]alled[ \t]+me)[ \t]+$")
+    # Greetings and introductions put a listed name right after them; "by" a listed surname.
+    _ADDRESS = re.compile(r"\b(?:[Hh]i|[Hh]ello|[Hh]ey|[Dd]ear|[Tt]hanks|[Tt]hank you|[Cc]heers|[Bb]ye|[Gg]oodbye|"
+                          r"[Ww]elcome|[Nn]ame is|[Nn]amed(?:[ \t]+(?:him|her))?|[Cc]alled|I'm|I am),?[ \t]+$")
+    _BY = re.compile(r"\bby[ \t]+$")
+    # A speaker's name opens a line of dialogue: "Vanessa: Who are you?", also after an escaped break.
+    _LINE_START = re.compile(r"(?:^|\\n)[ \t]*$", re.MULTILINE)
+    _SPEAKER_COLON = re.compile(r":[ \t]*[\"“]?[^\W\d_]")
+    # Words of speech after a name: "Martin said", "Hughes wrote".
+    _SPEAKS = re.compile(r"[ \t]+(?:said|says|wrote|writes|asked|asks|told|tells|replied|replies|answered|added)\b")
+    # Not right after a backslash: in "\\nNichole" the "n" ends an escaped line break.
+    _WORD = re.compile(r"(?<!\\)[^\W\d_]+")
+    # The rest of a full name, one word at a time: a space, maybe a middle initial, a word.
+    _NEXT_WORD = re.compile(r"[ \t](?:[A-Z]\.?[ \t])?([^\W\d_]+)")
     # Next to these a word is code: an attribute, a call, a path, a template or a variable.
     _CODE_BEFORE = tuple(".:_$@</\\#")
     # A company's name may start with a given name.
     _ORGANISATION = re.compile(rf"(?:[ \t]+[A-Z]\w*){{0,2}},?[ \t]+{_COMPANY_SUFFIX}")
-    _CODE_AFTER = re.compile(r"[(_:=<@/\\]|\.\w|['’][^s\W]")
+    # A colon is code unless words follow on its line: "Vanessa: Who are you?" is a speaker,
+    # "Travis:build" and a heading "Patches:" are not.
+    _CODE_AFTER = re.compile(r"[(_=<@/\\]|:(?![ \t]+[\"“]?[^\W\d_]|[\"“])|\.\w|['’][^s\W]")
 
-    def __init__(self, names: frozenset[str], english_words: frozenset[str], supported_language: str = "en"):
-        super().__init__(supported_entities=["PERSON"], name="FirstNameRecognizer",
+    def __init__(self, names: NameLists, english_words: frozenset[str], supported_language: str = "en"):
+        super().__init__(supported_entities=["PERSON"], name="ListedNameRecognizer",
                          supported_language=supported_language, context=[])
         self.names, self.english_words = names, english_words
 
@@ -398,37 +436,60 @@ class FirstNameRecognizer(EntityRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list:
         results = []
-        words = list(self._WORD.finditer(text))
-        for i, match in enumerate(words):
-            word, start = match.group(), match.start()
-            if not (word[0].isupper() and word[1:].islower() and len(word) > 2 and word in self.names):
+        for match in self._WORD.finditer(text):
+            word, start, end = match.group(), match.start(), match.end()
+            if not (_is_capitalised(word) and len(word) > 2):
                 continue
-            if (start and text[start - 1] in self._CODE_BEFORE) or self._CODE_AFTER.match(text, match.end()):
+            if (start and text[start - 1] in self._CODE_BEFORE) or self._CODE_AFTER.match(text, end):
                 continue
-            if word.lower() in self.english_words and not self._ADDRESS.search(text, max(0, start - 20), start):
-                continue
-            end = match.end()
             if self._ORGANISATION.match(text, end):
                 continue  # "Meta Platforms, Inc."
-            # A surname on the same line completes the name: "Helena Carlsen".
-            for following in words[i + 1:i + 3]:
-                gap, next_word = text[end:following.start()], following.group()
-                if (gap not in (" ", "\t") or not (next_word[0].isupper() and next_word[1:].islower())
-                        or {next_word.lower(), next_word.lower().removesuffix("s")} & self.english_words):
-                    break
-                end = following.end()
-            results.append(_result(self, start, end, self.SCORE))
+            if self._is_name(text, word.lower(), start, end):
+                results.append(_result(self, start, self._name_end(text, end), self.SCORE))
+            elif (surname := self._surname_after(text, word.lower(), end)) is not None:
+                results.append(_result(self, start, self._name_end(text, surname), self.SCORE))
         return results
 
+    def _is_name(self, text: str, word: str, start: int, end: int) -> bool:
+        """Whether the capitalised word (lower-cased) at start:end is a name on its own."""
+        window = max(0, start - 24)
+        given, surname = word in self.names.given, word in self.names.surnames
+        english = word in self.english_words
+        if self._TITLE.search(text, window, start) or self._STATED.search(text, window, start):
+            return given or surname or not english
+        cued = bool(self._ADDRESS.search(text, window, start) or self._SPEAKS.match(text, end)
+                    or (self._LINE_START.search(text, window, start) and self._SPEAKER_COLON.match(text, end)))
+        if given:
+            return cued or not english
+        # "Files", "States": a plural is no lemma, so not among the English words.
+        english = english or word.removesuffix("s") in self.english_words
+        return surname and not english and (cued or bool(self._BY.search(text, window, start)))
 
-def first_names() -> frozenset[str]:
-    """The one-word given names of gender-guesser's nam_dict.txt (compounds such as
-    "Jean+Luc" are left out: their parts are listed on their own)."""
-    from importlib import resources
+    def _surname_after(self, text: str, word: str, end: int) -> int | None:
+        """The end of the surname after a given name that is also an English word ("Regina Kowalski"):
+        a listed surname that is not one (past a middle initial), else None."""
+        following = self._NEXT_WORD.match(text, end)
+        if word not in self.names.given or not following:
+            return None
+        surname = following.group(1)
+        lower = surname.lower()
+        if _is_capitalised(surname) and lower in self.names.surnames and lower not in self.english_words:
+            return following.end()
+        return None
 
-    names = set()
-    with (resources.files("gender_guesser") / "data" / "nam_dict.txt").open(encoding="utf-8") as lines:
-        for line in lines:
-            if line[0] not in "#=" and "+" not in (name := line.split()[1]):
-                names.add(name)
-    return frozenset(names)
+    def _name_end(self, text: str, end: int) -> int:
+        """Where a name whose first word ends at `end` ends: up to two more capitalised words on
+        the line that are not English words ("Helena Carlsen"), a middle initial allowed before one."""
+        for _ in range(2):
+            following = self._NEXT_WORD.match(text, end)
+            if not following:
+                break
+            word = following.group(1).lower()
+            if not _is_capitalised(following.group(1)) or {word, word.removesuffix("s")} & self.english_words:
+                break
+            end = following.end()
+        return end
+
+
+def _is_capitalised(word: str) -> bool:
+    return word[0].isupper() and word[1:].islower()

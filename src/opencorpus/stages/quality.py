@@ -9,10 +9,10 @@ which would change the text after its hash was taken and after the license evide
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from opencorpus.document import Document, Removed
-from opencorpus.recipe import RecipeError
 from opencorpus.stages import Outcome
 
 ENGLISH = "en"
@@ -27,19 +27,36 @@ def _filter_classes() -> dict[str, type]:
 
 
 def build_filters(preset: dict[str, Any], english: bool) -> list[tuple[str, Any]]:
-    """(name, datatrove filter) pairs of a resolved preset; RecipeError names a bad key."""
+    """(name, datatrove filter) pairs of a resolved preset; a ValueError names a bad key."""
     classes = _filter_classes()
     filters = []
     for name, kwargs in (preset.get("filters") or {}).items():
         if name not in classes:
-            raise RecipeError(f"quality preset {preset.get('name')!r}: unknown filter {name!r} "
-                              f"(expected one of: {', '.join(classes)})")
+            raise ValueError(f"unknown filter {name!r} (expected one of: {', '.join(classes)})")
         overrides = {} if english else (preset.get("other_languages") or {}).get(name) or {}
         try:
             filters.append((name, classes[name](**{**(kwargs or {}), **overrides})))
         except TypeError as e:
-            raise RecipeError(f"quality preset {preset.get('name')!r}: filter {name!r}: {e}") from None
+            raise ValueError(f"filter {name!r}: {e}") from None
     return filters
+
+
+@dataclass(frozen=True)
+class QualityOptions:
+    """`stages.quality`: per source kind, its resolved preset (name, filters, other_languages)."""
+
+    presets: dict[str, dict[str, Any]]
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> QualityOptions:
+        """From the resolved options; each preset's filters are built once here, so that a bad
+        filter or argument stops the run before it starts (a ValueError naming kind and preset)."""
+        for kind, preset in options["presets"].items():
+            try:
+                build_filters(preset, english=True)
+            except ValueError as e:
+                raise ValueError(f"quality.presets.{kind} ({preset.get('name')}): {e}") from None
+        return cls(presets=options["presets"])
 
 
 class QualityFilter:
@@ -48,10 +65,8 @@ class QualityFilter:
     name = "quality"
     exclusive = True  # datatrove's word tokenizers share spaCy state that concurrent calls corrupt
 
-    def __init__(self, options: dict[str, Any]):
-        self.presets = options["presets"]
-        for preset in self.presets.values():  # fail on a bad preset before the run starts
-            build_filters(preset, english=True)
+    def __init__(self, options: QualityOptions):
+        self.presets = options.presets
         self._filters: dict[tuple[str, bool], list[tuple[str, Any]]] = {}
 
     def setup(self) -> None:

@@ -5,7 +5,8 @@ REUSE.toml "override" table), then the
 tree's machine-readable declaration for its path (DEP-5/REUSE, package metadata), then license
 texts, notices and page markup, then pointers to license files. The best-ranked findings give the
 expression (several of them: all apply, AND — or OR when the text offers a choice, "dual
-licensed", "one of the above-listed licenses"); any other finding that the expression does not
+licensed", "deux licences", "under either license": phrases.offers_choice; a license link then speaks
+as the statement it stands for); any other finding that the expression does not
 cover is marked `conflict: true`.
 """
 
@@ -21,20 +22,10 @@ from opencorpus.stages.licenses.normalize import NOASSERTION, equivalent, join, 
 
 RANK = {"spdx-identifier": 0, "reuse-licenses-dir": 1, "dep5": 1, "reuse-toml": 1, "python-metadata": 1,
         "license-text": 2, "license-statement": 2, "license-grant": 2, "html-rel-license": 2, "html-meta-license": 2,
-        "json-ld-license": 2, "html-license-url": 3, "license-reference": 3, "license-path": 4}
+        "json-ld-license": 2, "html-license-link": 2, "html-license-url": 3, "license-reference": 3, "license-path": 4}
 # A REUSE.toml table's `precedence`: "aggregate" applies together with the file's SPDX tags (same
 # rank), "override" beats them; "closest" (the default) is a fallback like a DEP-5 stanza.
 _PRECEDENCE_RANK = {"aggregate": 0, "override": -1}
-# "two licenses" in the languages of translated legal notices (Danish "de to licenser", Romanian
-# "celor două licențe", ...): a notice offering two licenses offers a choice.
-_CHOICE = re.compile(r"(?i)\bdual[- ]licen[cs]ed\b|\btwo licen[cs]es\b|\bone of the above[- ]listed licen[cs]es\b|"
-                     r"\bat your (option|choice),? (under )?(either|one of)\b|\bto\s+(?:\w+\s+)?licenser\b|"
-                     r"\b(?:två|deux|zwei|dos|due|duas|twee|dou[ăa]|dwóch|dvou)\s+(?:\w+\s+)?"
-                     r"(?:licenserna|licences|Lizenzen|licencias|licenze|licen[çc]as|licenties|licen[țţt]e|licencji|licencí)\b")
-
-
-def offers_choice(text: str) -> bool:
-    return bool(_CHOICE.search(text))
 
 
 def _covers(expression: str, finding: dict[str, Any]) -> bool:
@@ -75,6 +66,8 @@ def combine(evidence: list[dict[str, Any]], choice: bool = False) -> tuple[str, 
     def rank(e: dict[str, Any]) -> int:
         body = e["where"] == "body" or e["method"] in ("license-text", "license-reference")
         base = _PRECEDENCE_RANK.get(e.get("precedence", ""), RANK.get(e["method"], 4))
+        if choice and e["method"] == "html-license-url":  # the link is how the notice names one of its choices
+            base = RANK["license-statement"]
         return max(base, 3) if page_level and body else base
 
     best = min(rank(e) for e in usable)

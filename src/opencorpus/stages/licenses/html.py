@@ -1,5 +1,6 @@
 """License markup on raw HTML: rel="license" links, <meta name="license">, JSON-LD `license`,
-Creative Commons and other license URLs, and footer statements ("This page is licensed under ...").
+Creative Commons and other license URLs (a link whose text names the license states it, in any
+language), and footer statements ("This page is licensed under ...").
 
 Each finding records where it sits (head, footer or body): a license in a page's footer or head
 speaks for the page; one in the body may be about something the page discusses.
@@ -22,6 +23,7 @@ _TAG = re.compile(r"<(a|link|meta)\b[^>]*>", re.I | re.S)
 _ATTR = re.compile(r"""([a-zA-Z:_-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
 _JSONLD = re.compile(r"""<script[^>]*type\s*=\s*["']application/ld\+json["'][^>]*>(.*?)</script>""", re.I | re.S)
 _FOOTER = re.compile(r"""<footer\b|<(div|section|p)\b[^>]*\b(class|id)\s*=\s*["'][^"']*\bfooter\b""", re.I)
+_LINK_TEXT = re.compile(r"(.{0,300}?)</(?:a|link)>", re.I | re.S)
 _CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\d)", re.I)
 _URLS = [  # other license URLs -> SPDX
     (re.compile(r"gnu\.org/licenses/(l?gpl|agpl|fdl)-(\d\.\d)", re.I), None),
@@ -100,6 +102,15 @@ def spdx_from_url(url: str) -> str | None:
     return None
 
 
+def _link_names_license(raw: str, tag_end: int, url: str) -> bool:
+    """Whether a link's own text names the license it points to, in any language ("Creative Commons
+    Attribution-Share Alike 3.0 Unported License", "크리에이티브 커먼즈 저작자표시-동일조건변경허락 3.0"):
+    then the link is the page's statement of that license, not a bare address or badge."""
+    m = _LINK_TEXT.match(raw, tag_end)
+    text = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))) if m else ""
+    return _CC_URL.search(url).group(3) in text and "creativecommons.org" not in text.lower()
+
+
 def _attrs(tag: str) -> dict[str, str]:
     return {k.lower(): html.unescape(v.strip("\"'")) for k, v in _ATTR.findall(tag)}
 
@@ -144,8 +155,9 @@ def find_markup(raw: str) -> list[dict[str, Any]]:
         elif m.group(1).lower() == "meta" and attrs.get("name", "").lower() in ("license", "dc.rights", "dcterms.license"):
             content = attrs.get("content", "")
             add(m.start(), "html-meta-license", m.group(0), spdx_from_url(content) or spdx_from_name(content), 1.0)
-        elif m.group(1).lower() == "a" and _CC_URL.search(attrs.get("href", "")):
-            add(m.start(), "html-license-url", m.group(0), spdx_from_url(attrs["href"]), 0.9)
+        elif m.group(1).lower() in ("a", "link") and _CC_URL.search(attrs.get("href", "")):  # <link>: Mallard, DocBook
+            method = "html-license-link" if _link_names_license(raw, m.end(), attrs["href"]) else "html-license-url"
+            add(m.start(), method, m.group(0), spdx_from_url(attrs["href"]), 0.9)
     for m in _JSONLD.finditer(raw):
         try:
             data = json.loads(m.group(1)[:MAX_JSONLD_CHARS])

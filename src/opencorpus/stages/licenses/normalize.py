@@ -13,7 +13,10 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from license_expression import ExpressionError, Licensing, get_spdx_licensing
+from license_expression import ExpressionError
+
+# The SPDX parser is shared with the recipe's check of declared licenses; imported from here too.
+from opencorpus.spdx import licensing, parse_spdx
 
 NOASSERTION = "NOASSERTION"
 
@@ -41,11 +44,6 @@ _SEPARATORS = [(r"(?i),\s*and\s+", "AND"), (r"(?i),\s*or\s+", "OR"), (r"(?i)\s+o
 
 
 @lru_cache(maxsize=1)
-def licensing() -> Licensing:
-    return get_spdx_licensing()
-
-
-@lru_cache(maxsize=1)
 def licensedb() -> dict[str, dict]:
     """ScanCode LicenseDB index shipped with license-expression: key -> entry (category, SPDX key)."""
     raw = (resources.files("license_expression") / "data" / "scancode-licensedb-index.json").read_text("utf-8")
@@ -61,26 +59,6 @@ def _spdx_ids() -> dict[str, str]:
             if key and " " not in key:
                 out.setdefault(key.lower(), e["spdx_license_key"])
     return out
-
-
-_LICENSE_REF = re.compile(r"LicenseRef-[A-Za-z0-9.-]+")
-
-
-def parse_spdx(expression: str, refs: bool = False) -> tuple[str | None, str | None]:
-    """(normalized SPDX expression, None) or (None, why it is not valid). With `refs`, SPDX's own
-    `LicenseRef-<idstring>` ids (which REUSE declarations use for licenses off the list) are valid."""
-    try:
-        info = licensing().validate(expression)
-    except ExpressionError as e:
-        return None, str(e)
-    except AttributeError:  # license-expression 30.4 fails this way on some malformed strings
-        return None, "malformed license expression"  # the text is not echoed: it may hold anything
-    if refs and info.invalid_symbols and all(_LICENSE_REF.fullmatch(s) for s in info.invalid_symbols) \
-            and all(e.startswith("Unknown license key") for e in info.errors):
-        return str(licensing().parse(expression, validate=False).render()), None
-    if info.errors:
-        return None, "; ".join(info.errors)
-    return info.normalized_expression, None
 
 
 def equivalent(a: str, b: str) -> bool:

@@ -1,5 +1,5 @@
-"""A text tree's license files as recipe resolution records them in the license stage's options,
-and so in the manifest: each file by its path under the tree root and its sha256, with the
+"""A text tree's license files as the run's planning records them in the license stage's options
+(discovery.py), and so in the manifest: each file by its path under the tree root and its sha256, with the
 licensing facts parsed from it, never its text. Copyright lines, authors' and maintainers'
 addresses (or whatever a mistaken file holds) stay in the file; the stage applies the facts.
 
