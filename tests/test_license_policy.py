@@ -4,7 +4,7 @@ NC/ND rules, keep/flag/drop, drops disclosed as Removed with the license; licens
 import pytest
 
 from opencorpus.document import Document, Removed
-from opencorpus.recipe import RecipeError, parse_recipe
+from opencorpus.recipe import RecipeError, parse_recipe, resolve_stage_options
 from opencorpus.stages.license import LicenseOptions, LicenseTagger
 from opencorpus.stages.licenses.discovery import with_license_trees
 from opencorpus.stages.licenses.policy import LicensePolicy, PolicyOptions
@@ -104,3 +104,13 @@ def test_license_file_key_is_checked(tmp_path):
         with_license_trees(parse_recipe(src % "copyright", base_dir=str(tmp_path)))
     with pytest.raises(RecipeError, match=r"sources\[0\].license_file: .*COPYING is not a machine-readable \(DEP-5\)"):
         with_license_trees(parse_recipe(src % "COPYING", base_dir=str(tmp_path)))
+
+
+def test_tagging_leaves_the_given_document_unchanged():
+    """Beam forbids changing an element; the stage returns a new Document with its fields."""
+    tagger = LicenseTagger(LicenseOptions.from_options(resolve_stage_options("license", {}, ".")), {})
+    tagger.setup()
+    doc = Document(id="s/x", text="SPDX-License-Identifier: MIT", source="s", metadata={"sha256": "ab" * 32})
+    [out] = tagger.process(doc)
+    assert doc.metadata == {"sha256": "ab" * 32}
+    assert out.metadata["license"] == "MIT" and out.metadata["license_category"] == "permissive"

@@ -17,6 +17,7 @@ together with the document text.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -158,20 +159,18 @@ class LicenseTagger:
             evidence.append({"method": "declared", "where": "recipe", "matched": declared, "confidence": 1.0,
                              "expression": declared})
             expression = declared
-        doc.metadata["license"] = expression
-        doc.metadata["license_evidence"] = evidence
+        found: dict[str, Any] = {"license": expression, "license_evidence": evidence}
         if conflict:
-            doc.metadata["license_conflict"] = True
-        if self.policy is None:
-            yield doc
-            return
-        category = self.policy.category(expression)
-        doc.metadata["license_category"] = category
-        action = self.policy.action(category)
-        if action == "drop":
-            yield Removed(id=doc.id, source=doc.source, sha256=doc.metadata.get("sha256", ""), stage=self.name,
-                          reason=f"policy-{category}", details={"license": expression})
-            return
-        if action == "flag":
-            doc.metadata["license_flagged"] = True
-        yield doc
+            found["license_conflict"] = True
+        if self.policy is not None:
+            category = self.policy.category(expression)
+            action = self.policy.action(category)
+            if action == "drop":
+                yield Removed(id=doc.id, source=doc.source, sha256=doc.metadata.get("sha256", ""), stage=self.name,
+                              reason=f"policy-{category}", details={"license": expression})
+                return
+            found["license_category"] = category
+            if action == "flag":
+                found["license_flagged"] = True
+        # A new Document: the one given may be an element Beam forbids changing.
+        yield dataclasses.replace(doc, metadata={**doc.metadata, **found})
