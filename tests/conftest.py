@@ -197,8 +197,15 @@ def near_duplicates(docs: Iterable[Any], options: NearDedupOptions) -> tuple[lis
     """Near dedup in one process, composed of the stage's pure functions: the oracle the Beam
     transform is checked against. Survivors in input order, removed by id."""
     from opencorpus.stages.dedup import Member, apply_verdicts, doc_node
-    from opencorpus.stages.near_dedup import (band_keys, components, jaccard, resolve_cluster, shingle_hashes, signature,
-                                              star_edges)
+    from opencorpus.stages.near_dedup import (
+        band_keys,
+        components,
+        jaccard,
+        resolve_cluster,
+        shingle_hashes,
+        signature,
+        star_edges,
+    )
 
     params = options.params
     docs = list(docs)

@@ -9,12 +9,13 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from conftest import near_dup_doc, near_dup_options, near_dup_real_docs, near_dup_truth_clusters, near_duplicates
 
 from opencorpus.beam.near_dedup import GATHER_LIMIT, ConnectedComponents, NearDedup, NotConvergedError
 from opencorpus.beam.spill import SpillDocuments
 from opencorpus.stages.dedup import Member, apply_verdicts, doc_node
 from opencorpus.stages.near_dedup import components
+
+from conftest import near_dup_doc, near_dup_options, near_dup_real_docs, near_dup_truth_clusters, near_duplicates
 
 
 def _dump(values, path):

@@ -29,7 +29,7 @@ def test_canonical_text(raw, canonical):
 
 
 def test_bytes_are_strict_utf8():
-    assert canonical_hash("héllo".encode("utf-8")) == canonical_hash("héllo")
+    assert canonical_hash("héllo".encode()) == canonical_hash("héllo")
     with pytest.raises(UnicodeDecodeError):
         canonical_hash(b"caf\xe9")
 

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import BEAM, DEMO_DATA, make_e2e_recipe, read_documents, read_manifest
 
 from opencorpus import storage
 from opencorpus.cli import main
@@ -16,6 +15,8 @@ from opencorpus.formats.documents import order_key, shard_of
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.formats.tokens import read_token_shard
 from opencorpus.stages.tokenize import TokenEncoder
+
+from conftest import BEAM, DEMO_DATA, make_e2e_recipe, read_documents, read_manifest
 
 
 def run(recipe: Path, output: Path, capsys) -> tuple[int, str]:

@@ -23,7 +23,7 @@ def doc(text: str, id: str = "s/1") -> Document:
     return Document(id=id, text=text, source="s", metadata={"sha256": canonical_hash(text)})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def stage(keep: tuple[str, ...] | None) -> LanguageIdentifier:
     identifier = LanguageIdentifier(LanguageOptions(keep=frozenset(keep) if keep else None))
     identifier.setup()  # loads the model: once per option set

@@ -10,12 +10,13 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import LOOKUP_DOCS, lookup_hash_of, serve_lookup
 from fastapi.testclient import TestClient
 
 from opencorpus.cli import main
 from opencorpus.lookup.limits import DEFAULTS, BodyLimit, Limits
 from opencorpus.lookup.server import create_app
+
+from conftest import LOOKUP_DOCS, lookup_hash_of, serve_lookup
 
 # The URI of LOOKUP_DOCS' d: its IRI as a crawler would have archived it.
 D_URI = "https://xn--bcher-kva.example/caf%C3%A9/z%C3%A8bres?q=th%C3%A9"

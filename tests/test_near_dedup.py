@@ -8,15 +8,6 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import (
-    NEAR_DUP_DATA,
-    NEAR_DUP_RECIPE,
-    near_dup_doc,
-    near_dup_options,
-    near_dup_real_docs,
-    near_dup_truth_clusters,
-    near_duplicates,
-)
 
 from opencorpus.document import canonical_hash
 from opencorpus.recipe import RecipeError, parse_recipe
@@ -31,6 +22,16 @@ from opencorpus.stages.near_dedup import (
     shingle_hashes,
     signature,
     star_edges,
+)
+
+from conftest import (
+    NEAR_DUP_DATA,
+    NEAR_DUP_RECIPE,
+    near_dup_doc,
+    near_dup_options,
+    near_dup_real_docs,
+    near_dup_truth_clusters,
+    near_duplicates,
 )
 
 

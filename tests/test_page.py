@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LOOKUP_DOCS, build_lookup_snapshot, lookup_hash_of, serve_lookup
 
 from opencorpus.cli import main
+
+from conftest import LOOKUP_DOCS, build_lookup_snapshot, lookup_hash_of, serve_lookup
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = pytest.mark.skipif(

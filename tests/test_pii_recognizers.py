@@ -10,12 +10,13 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import pii_settings
 
 from opencorpus.beam.stage import staged
 from opencorpus.document import DeadLetter, Document
 from opencorpus.stages.pii import PiiRedactor
 from opencorpus.stages.pii_recognizers import ListedNameRecognizer, name_lists
+
+from conftest import pii_settings
 
 SAMPLES = Path(__file__).parent / "data" / "pii"
 

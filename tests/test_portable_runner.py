@@ -98,7 +98,7 @@ class ListenWatch(threading.Thread):
             with contextlib.suppress(OSError):
                 self.seen |= _listening(self.groups)
 
-    def __enter__(self) -> "ListenWatch":
+    def __enter__(self) -> ListenWatch:
         if Path("/proc/net/tcp").exists():
             self.start()
         return self

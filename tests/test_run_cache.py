@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import pii_settings
 
 from opencorpus.cache.redactions import RedactionMemo, RedactionPacks, slice_range
 from opencorpus.cli import main
@@ -18,6 +17,8 @@ from opencorpus.formats.checked import CorruptFileError, checked_writer, read_ch
 from opencorpus.formats.documents import range_of
 from opencorpus.formats.outcomes import outcome_from_record, outcome_record
 from opencorpus.stages.pii import PiiRedactor
+
+from conftest import pii_settings
 
 DATA = Path(__file__).parent / "data" / "demo"
 BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]

@@ -20,7 +20,13 @@ from opencorpus.formats import layout
 from opencorpus.recipe import parse_recipe
 from opencorpus.snapshot.claims import STALE_AFTER, VersionBusyError, claim_url, live_claims
 from opencorpus.snapshot.manifest import (
-    SCHEMA_PATH, CountMismatchError, build_manifest, check_counts, environment, manifest_bytes, problems,
+    SCHEMA_PATH,
+    CountMismatchError,
+    build_manifest,
+    check_counts,
+    environment,
+    manifest_bytes,
+    problems,
 )
 from opencorpus.snapshot.publish import VersionExistsError, next_version, prepare_version, publish, version_url
 from opencorpus.snapshot.verify import SnapshotNotFound, resolve_snapshot, verify

@@ -12,7 +12,7 @@ import logging
 import socket
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from opencorpus import __version__, storage
 from opencorpus.document import canonical_hash
@@ -407,7 +407,7 @@ def cmd_takedown(args: argparse.Namespace, beam_args: list[str]) -> int:
     from opencorpus.snapshot.publish import VersionExistsError, next_version
     from opencorpus.snapshot.verify import SnapshotNotFound, resolve_snapshot
 
-    started, t0 = datetime.now(timezone.utc), time.monotonic()
+    started, t0 = datetime.now(UTC), time.monotonic()
     try:
         lines = td.takedown_file_lines(args.from_file) if args.from_file else []
         selector = td.selector_from(args.hash, args.url, args.domain, args.source, lines)

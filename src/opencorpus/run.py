@@ -19,9 +19,10 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from opencorpus import storage
 from opencorpus.formats import layout
@@ -233,7 +234,7 @@ def run_claimed(recipe: Recipe, root: str, version_url: str, claim: Claim, files
                tokenizer_json: str | None, beam_args: list[str], cache_url: str | None = None,
                previous=None) -> RunResult:
     """Run the pipeline into the claimed version folder, then build the manifest and cards and publish."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.monotonic()
     with _Heartbeat(t0, claim):
         return _build_and_publish(recipe, root, version_url, files, tokenizer_json, beam_args, started, t0,
@@ -279,7 +280,7 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
         "version_url": version_url,
         "recipe_path": recipe.path,
         "started": started.isoformat(),
-        "finished": datetime.now(timezone.utc).isoformat(),
+        "finished": datetime.now(UTC).isoformat(),
         "seconds": {"pipeline": round(pipeline_seconds, 3), "total": round(time.monotonic() - t0, 3)},
         "host": socket.gethostname(),
         "runner": runner,
@@ -338,7 +339,7 @@ class _Heartbeat:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._beat, daemon=True)
 
-    def __enter__(self) -> "_Heartbeat":
+    def __enter__(self) -> _Heartbeat:
         self.thread.start()
         return self
 

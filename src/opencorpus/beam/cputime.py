@@ -19,7 +19,8 @@ import contextlib
 import os
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter

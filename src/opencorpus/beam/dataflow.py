@@ -32,11 +32,18 @@ import posixpath
 import re
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from apache_beam.options.pipeline_options import (
-    DebugOptions, PipelineOptions, SetupOptions, StandardOptions, TestOptions, WorkerOptions)
+    DebugOptions,
+    PipelineOptions,
+    SetupOptions,
+    StandardOptions,
+    TestOptions,
+    WorkerOptions,
+)
 
 import opencorpus
 from opencorpus.recipe import Recipe

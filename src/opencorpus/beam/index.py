@@ -7,7 +7,8 @@ line: no text) and the removed records; the bytes are formats/index.py's. The ou
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import apache_beam as beam
 

@@ -23,8 +23,17 @@ from opencorpus.beam.cputime import charged_to
 from opencorpus.formats.documents import shard_of
 from opencorpus.formats.scratch import read_frame
 from opencorpus.stages.dedup import doc_node
-from opencorpus.stages.near_dedup import (MinHashParams, NearDedupOptions, band_keys, components, jaccard, resolve_cluster,
-                                          shingle_hashes, signature, star_edges)
+from opencorpus.stages.near_dedup import (
+    MinHashParams,
+    NearDedupOptions,
+    band_keys,
+    components,
+    jaccard,
+    resolve_cluster,
+    shingle_hashes,
+    signature,
+    star_edges,
+)
 
 REMOVED = "removed"
 

@@ -13,8 +13,9 @@ its slices' pieces (beam/write.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import apache_beam as beam
 
@@ -27,11 +28,18 @@ from opencorpus.beam.read import ReadSources, SourceWork
 from opencorpus.beam.slices import ProcessSlices
 from opencorpus.beam.spill import SPILL_CHARS, SpillDocuments
 from opencorpus.beam.stats import WriteDigests, WriteStats
+from opencorpus.beam.tokenizer import BuildTokenizer, SampleIds
+from opencorpus.beam.write import (
+    DIGESTS,
+    LOCATED,
+    TOKEN_PARTS,
+    ShardCount,
+    WriteDeadLetters,
+    WriteDocumentParts,
+    WriteRemovedParts,
+)
 from opencorpus.cache.files import stage_options_for
 from opencorpus.cache.redactions import RedactionPacks
-from opencorpus.beam.tokenizer import BuildTokenizer, SampleIds
-from opencorpus.beam.write import (DIGESTS, LOCATED, TOKEN_PARTS, ShardCount, WriteDeadLetters, WriteDocumentParts,
-                                   WriteRemovedParts)
 from opencorpus.recipe import Recipe, RecipeError
 from opencorpus.sources import SourceFile
 from opencorpus.stages import Stage
@@ -42,7 +50,6 @@ from opencorpus.stages.license import LicenseOptions, LicenseTagger
 from opencorpus.stages.near_dedup import NearDedupOptions
 from opencorpus.stages.pii import PiiRedactor, PiiSettings
 from opencorpus.stages.quality import QualityFilter, QualityOptions
-
 
 # Sources whose documents arrive as HTML in `raw`, for the extract stage to fill.
 WEB_FORMATS = ("warc", "html")

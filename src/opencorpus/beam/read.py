@@ -9,8 +9,9 @@ when an earlier run made them from the same bytes with the same options and code
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import apache_beam as beam
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import apache_beam as beam
-
-from opencorpus import storage
 from apache_beam.metrics import Metrics
 
+from opencorpus import storage
 from opencorpus.beam.cputime import charged_to
 from opencorpus.beam.read import CACHE_METRICS
 from opencorpus.beam.stage import DEAD_LETTER, REMOVED, staged
@@ -28,8 +28,8 @@ from opencorpus.document import DeadLetter, Document
 from opencorpus.formats.documents import shard_of
 from opencorpus.formats.scratch import FrameRef, read_merged, write_frames
 from opencorpus.stages import Outcome, Stage
-from opencorpus.stages.pii import PiiRedactor
 from opencorpus.stages.dedup import Node, Verdict, apply_verdicts, doc_node
+from opencorpus.stages.pii import PiiRedactor
 from opencorpus.stages.tokenize import sample_key
 
 # Side output: FrameRefs of the tokenizer's training sample (sample key, text), when it is trained.

@@ -9,7 +9,7 @@ import itertools
 import logging
 import threading
 import time
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from opencorpus.beam.cputime import charged_to
 from opencorpus.document import DeadLetter, Document

@@ -5,7 +5,8 @@ the digest every writer reported of each file it wrote, gathered into one file f
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import apache_beam as beam
 

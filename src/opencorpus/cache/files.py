@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from opencorpus import storage
 from opencorpus.cache.keys import code_fingerprint, key_of

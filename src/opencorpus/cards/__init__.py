@@ -9,7 +9,8 @@ bytes, so the cards are part of the byte-identical contract like every other fil
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from opencorpus import storage
 from opencorpus.formats import layout

@@ -66,7 +66,7 @@ CRAWLER_BEHAVIOUR = (
 def render(manifest: dict[str, Any], stats: dict[str, Any]) -> bytes:
     """The summary's UTF-8 bytes: the same for the same manifest and stats."""
     body = "\n\n".join(build(manifest, stats) for build in SECTIONS)
-    return f"{body}\n".encode("utf-8")
+    return f"{body}\n".encode()
 
 
 def web_sources(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -220,7 +220,7 @@ def language_codes(stats: Mapping[str, Any]) -> list[str]:
 def render(manifest: dict[str, Any], stats: dict[str, Any]) -> bytes:
     """The card's UTF-8 bytes: the same for the same manifest and stats."""
     body = "\n\n".join(build(manifest, stats) for build in SECTIONS)
-    return f"---\n{front_matter(manifest, stats)}---\n\n{body}\n".encode("utf-8")
+    return f"---\n{front_matter(manifest, stats)}---\n\n{body}\n".encode()
 
 
 def front_matter(manifest: Mapping[str, Any], stats: Mapping[str, Any]) -> str:

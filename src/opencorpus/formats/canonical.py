@@ -5,7 +5,8 @@ compact form (formats/jsonl.py)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def canonical_json(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes:

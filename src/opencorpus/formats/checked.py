@@ -16,7 +16,8 @@ import contextlib
 import hashlib
 import io
 import json
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import zstandard
 

@@ -13,7 +13,7 @@ so its DatatroveFolderDataset and DocumentTokenizerMerger read a part as is:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import humanize
 import numpy as np

@@ -9,12 +9,13 @@ one or two parts (beam/slices.py), so documents reach their part without a shuff
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
+from opencorpus import storage
 from opencorpus.document import Document
 from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst, write_jsonl_zst
-from opencorpus import storage
+
 
 def shard_key(doc_id: str) -> int:
     """The first 8 bytes of sha256(id), big-endian (docs/ARCHITECTURE.md "Determinism")."""

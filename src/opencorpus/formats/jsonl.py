@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple, cast
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, NamedTuple, cast
 
 import zstandard
 

@@ -23,7 +23,8 @@ documents needs ~4 GB; beyond that use windows of more tokens per unit.
 from __future__ import annotations
 
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -18,8 +18,9 @@ import gzip
 import io
 import struct
 from array import array
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
-from typing import Iterable, NamedTuple, Sequence, TypedDict
+from typing import NamedTuple, TypedDict
 
 import numpy as np
 

@@ -13,8 +13,9 @@ import heapq
 import itertools
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from opencorpus import storage
 from opencorpus.formats import layout

@@ -11,8 +11,9 @@ import functools
 import importlib.metadata
 import json
 import posixpath
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 from packaging.requirements import Requirement

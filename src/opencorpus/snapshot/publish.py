@@ -84,4 +84,4 @@ def update_latest(corpus_url: str, version: str) -> None:
         new = _NUMBERED.match(version)
         if current and new and int(new.group(1)) <= int(current.group(1)):
             return
-    storage.write_atomic(latest_url, f"{version}\n".encode("utf-8"))
+    storage.write_atomic(latest_url, f"{version}\n".encode())

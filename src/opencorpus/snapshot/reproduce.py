@@ -16,9 +16,10 @@ import itertools
 import json
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from opencorpus import storage
 from opencorpus.formats import layout

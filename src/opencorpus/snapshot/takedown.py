@@ -23,9 +23,10 @@ import hashlib
 import json
 import os
 import posixpath
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np

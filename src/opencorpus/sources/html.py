@@ -11,8 +11,8 @@ carries the decoded HTML in `raw` and an empty `text`, which the extract stage
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator
 from urllib.parse import quote, urljoin
 
 from opencorpus.document import DeadLetter, Document

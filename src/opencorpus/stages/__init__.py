@@ -8,7 +8,8 @@ True`: a process then runs one call of such stages at a time (beam/stage.py).
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 from opencorpus.document import DeadLetter, Document, Removed
 

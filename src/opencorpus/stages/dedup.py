@@ -10,8 +10,8 @@ favour, so their sources and licenses stay disclosed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from opencorpus.document import Document, Removed
 
@@ -46,7 +46,7 @@ class Member:
     carried: bool = False  # published by the previous version: it survives, and its record stays as it was
 
     @classmethod
-    def of(cls, doc: Document) -> "Member":
+    def of(cls, doc: Document) -> Member:
         return cls(node=doc_node(doc), id=doc.id, source=doc.source, sha256=doc.metadata["sha256"],
                    license=doc.metadata.get("license"), license_category=doc.metadata.get("license_category"),
                    duplicates=tuple(doc.metadata.get("duplicates", ())),

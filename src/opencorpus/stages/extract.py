@@ -10,8 +10,9 @@ footers) and is never published.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import Any
 
 from opencorpus.document import Document, Removed, canonical_text, digest_of_canonical
 from opencorpus.stages import Outcome

@@ -8,8 +8,9 @@ on float noise); with `keep`, other languages are removed as `not-kept:<lang>` â
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import Any
 
 from opencorpus.document import Document, Removed
 from opencorpus.stages import Outcome
@@ -39,7 +40,8 @@ class LanguageIdentifier:
         self._model = None
 
     def setup(self) -> None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier as Model
+        from py3langid.langid import MODEL_FILE
+        from py3langid.langid import LanguageIdentifier as Model
 
         self._model = Model.from_model_file(MODEL_FILE, norm_probs=True)
 

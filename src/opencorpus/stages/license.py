@@ -20,19 +20,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from opencorpus.document import Document, Removed
 from opencorpus.stages.licenses.combine import combine
-from opencorpus.stages.licenses.phrases import offers_choice
 from opencorpus.stages.licenses.dep5 import evidence_for_path
 from opencorpus.stages.licenses.dep5 import from_facts as dep5_from_facts
 from opencorpus.stages.licenses.gnu import find_grants, gnu_id
 from opencorpus.stages.licenses.html import find_markup
 from opencorpus.stages.licenses.matcher import license_index
 from opencorpus.stages.licenses.normalize import NOASSERTION, parse_spdx
+from opencorpus.stages.licenses.phrases import offers_choice
 from opencorpus.stages.licenses.policy import LicensePolicy, PolicyOptions
 from opencorpus.stages.licenses.references import find_references
 from opencorpus.stages.licenses.reuse import licenses_dir_evidence

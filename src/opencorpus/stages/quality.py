@@ -9,8 +9,9 @@ which would change the text after its hash was taken and after the license evide
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from opencorpus.document import Document, Removed
 from opencorpus.stages import Outcome
@@ -19,8 +20,7 @@ ENGLISH = "en"
 
 
 def _filter_classes() -> dict[str, type]:
-    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
-                                            GopherRepetitionFilter)
+    from datatrove.pipeline.filters import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
 
     return {"gopher_repetition": GopherRepetitionFilter, "gopher_quality": GopherQualityFilter,
             "c4": C4QualityFilter, "fineweb": FineWebQualityFilter}

@@ -20,8 +20,9 @@ import hashlib
 import heapq
 import json
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
@@ -162,7 +163,7 @@ def train_tokenizer(texts: Iterable[str], train: dict[str, Any], eos: str, bos: 
 
 def sample_key(doc_id: str, seed: int) -> str:
     """The training-sample order of a document: seeded, independent of arrival order."""
-    return hashlib.sha256(f"{seed}:{doc_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{seed}:{doc_id}".encode()).hexdigest()
 
 
 def select_training_sample(pairs: Iterable[tuple[str, str]], size: int, seed: int) -> list[str]:

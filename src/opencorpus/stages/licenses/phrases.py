@@ -18,7 +18,7 @@ quoting the English grant), so the tables are merged into one pattern per kind o
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 # Declined or compounded forms: "Licencji", "ліцензії", "Lisansı’nın", "Lizenzen".
 _W = r"[\w’'‐\u0654\u200c-]*"  # with Persian hamza above and zero-width non-joiner
