@@ -5,13 +5,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# The test-only readers (torch CPU + megatron-core) stay out of the core install.
+# The test-only readers (torch CPU + megatron-core), services and linters stay out of the core install.
 TEST_STAMP := $(VENV)/.installed-test-stamp
 # Offline-safe defaults for Presidio's e-mail check (tldextract): use the bundled suffix list.
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 export TLDEXTRACT_CACHE ?= $(CURDIR)/.cache/tldextract
 
-.PHONY: demo portable test install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e bench-cache bench-takedown
+.PHONY: demo portable test lint install lock clean bench bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e bench-cache bench-takedown
 
 # Benchmarks read the real corpora beside the checkout (override: make bench CORPORA=/path).
 CORPORA ?= $(CURDIR)/../shared/corpora
@@ -44,6 +44,11 @@ portable: $(STAMP)
 test: $(TEST_STAMP)
 	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
+
+# ruff (pyproject's [tool.ruff]) on the code and its tests, mypy on src/opencorpus ([tool.mypy]).
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 
 # Each benchmark prints a table with its anchor (the plain library) measured in the same run.
 bench: bench-pii bench-tokens bench-dedup bench-licenses bench-web bench-e2e bench-cache bench-takedown

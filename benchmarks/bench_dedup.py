@@ -103,7 +103,8 @@ def run_opencorpus(folder: Path, out: Path, verify: bool = True) -> None:
         _, docs, _, _ = p | "Read" >> ReadSources({spec.name: SourceWork(spec, [], None)}, files, "2026-01-01", None)
         members = docs | "Members" >> beam.Map(lambda d: (doc_node(d), Member.of(d)))
         frames = docs | "Spill" >> SpillDocuments(str(out.parent / f"scratch-{out.stem}"), SLICES)
-        _, removed = (docs, members, frames) | "NearDedup" >> NearDedup(NearDedupOptions.from_options({**options(), "verify": verify}), SLICES)
+        near_options = NearDedupOptions.from_options({**options(), "verify": verify})
+        _, removed = (docs, members, frames) | "NearDedup" >> NearDedup(near_options, SLICES)
         counted = ((docs | "CountIn" >> beam.combiners.Count.Globally(),
                     removed | "CountOut" >> beam.Map(lambda _: -1) | "Negative" >> beam.CombineGlobally(sum))
                    | "Both" >> beam.Flatten() | "Kept" >> beam.CombineGlobally(sum))

@@ -225,8 +225,8 @@ def bench_site(corpora: Path, site: str, curator: Curator) -> dict:
     texts = {path: text for path, (text, _) in identified.items()}
     content_pairs = Counter((path.split("/")[0], content_expected(path, texts), language)
                             for path, (_, language) in identified.items())
-    return {"site": site, "pages": len(pages), "fetch_s": crawl_facts["seconds"], "crawl": crawl_facts, "ours_s": ours_s, "plain_s": plain_s,
-            "f1_ours": ours, "f1_plain": plain, "quality": quality, "languages": languages,
+    return {"site": site, "pages": len(pages), "fetch_s": crawl_facts["seconds"], "crawl": crawl_facts,
+            "ours_s": ours_s, "plain_s": plain_s, "f1_ours": ours, "f1_plain": plain, "quality": quality, "languages": languages,
             "lang_pairs": lang_pairs, "content_pairs": content_pairs, "errors": errors,
             "stage_s": curator.seconds - seconds_before}
 
@@ -291,18 +291,22 @@ def main() -> None:
     for r in results:
         n, st = r["pages"], r["stage_s"]
         print(f"{r['site']:<17}{n:>6}{n / r['fetch_s']:>12.1f}{n / r['plain_s']:>19.1f}"
-              f"{n / (st['ingest'] + st['extract']):>13.1f}{n / st['language']:>10.1f}{n / st['quality']:>9.1f}{n / r['ours_s']:>10.1f}")
-    print("  (our extract = decode + hash + trafilatura with title; quality = datatrove's filters, only on pages that reach them)")
+              f"{n / (st['ingest'] + st['extract']):>13.1f}{n / st['language']:>10.1f}{n / st['quality']:>9.1f}"
+              f"{n / r['ours_s']:>10.1f}")
+    print("  (our extract = decode + hash + trafilatura with title; "
+          "quality = datatrove's filters, only on pages that reach them)")
 
     print("\nLanguage and quality (web preset)")
     for r in results:
         print(f"{r['site']}: languages {dict(r['languages'].most_common())}")
-        for label, key in (("truth file (untranslated_copy)", "lang_pairs"), ("extracted text vs en-US (F1 >= 0.8)", "content_pairs")):
+        for label, key in (("truth file (untranslated_copy)", "lang_pairs"),
+                           ("extracted text vs en-US (F1 >= 0.8)", "content_pairs")):
             if pairs := r[key]:
                 total, hits = sum(pairs.values()), sum(n for (_, want, got), n in pairs.items() if want == got)
                 print(f"  language-ID accuracy, reference = {label}: {hits}/{total} = {hits / total:.3f}")
                 for folder in sorted({f for f, _, _ in pairs}):
-                    cells = ", ".join(f"expected {want} -> {got}: {n}" for (f, want, got), n in sorted(pairs.items()) if f == folder)
+                    cells = ", ".join(f"expected {want} -> {got}: {n}"
+                                      for (f, want, got), n in sorted(pairs.items()) if f == folder)
                     print(f"    {folder}: {cells}")
         print(f"  outcomes {dict(sorted(r['quality'].items()))}" + (f"; dead letters {dict(r['errors'])}" if r["errors"] else ""))
 

@@ -62,8 +62,9 @@ def test_beam_clusters_equal_the_single_process_union_find_on_real_data(tmp_path
     assert {frozenset(c) for c in clusters.values()} == near_dup_truth_clusters()
     kept = {d.id: d for d in survivors}
     for r in removed:  # each survivor lists its removed copies with source and license
-        assert {"id": r.id, "source": r.source, "license": "NOASSERTION"} in kept[r.details["duplicate_of"]].metadata["duplicates"]
-        assert r.details["survivor_sha256"] == kept[r.details["duplicate_of"]].metadata["sha256"]
+        survivor = kept[r.details["duplicate_of"]]
+        assert {"id": r.id, "source": r.source, "license": "NOASSERTION"} in survivor.metadata["duplicates"]
+        assert r.details["survivor_sha256"] == survivor.metadata["sha256"]
 
 
 def random_graph() -> list[tuple[str, str]]:

@@ -199,7 +199,7 @@ def open_page(driver, html: bytes, folder: Path) -> None:
     driver.get_log("browser")  # drop what an earlier page logged
     driver.get(path.as_uri())
     with pytest.raises(NoAlertPresentException):
-        driver.switch_to.alert
+        _ = driver.switch_to.alert  # the property raises when no alert is open
     assert [e for e in driver.get_log("browser") if e["level"] not in ("INFO", "DEBUG")] == []
     assert driver.execute_script("return document.scripts.length") == 0
     assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0

@@ -284,7 +284,7 @@ def test_content_summary_states_the_runs_facts(demo) -> None:
     for stage, reasons in manifest["counts"]["removed"].items():
         for reason, n in reasons.items():
             assert f"| `{stage}` | {reason} | {n:,} |" in summary
-    for name, counts in manifest["sources"].items():
+    for name in manifest["sources"]:
         assert f"| {name} |" in summary
     assert f"en {stats['documents']['by_language']['en']:,}" in summary
     assert f"{sum(manifest['pii'].values()):,} values were redacted" in summary

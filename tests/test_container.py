@@ -33,7 +33,7 @@ def test_base_image_is_beams_sdk_of_the_locked_version():
     python, beam = match.groups()
     assert beam == _locked("apache-beam"), "the image's Beam and the lock's must be the same version"
     # Workers unpickle the driver's code: the same Python minor version on both sides.
-    assert python == "%d.%d" % sys.version_info[:2]
+    assert python == f"{sys.version_info.major}.{sys.version_info.minor}"
     # No other Beam version is named anywhere in the file.
     assert set(re.findall(r"\b2\.\d+\.\d+\b", DOCKERFILE)) == {beam}
 

@@ -123,7 +123,8 @@ def test_warc_has_request_response_and_metadata_records(site, tmp_path):
     crawl(config(site, tmp_path, max_pages=1))
     [warc] = (tmp_path / "warc").iterdir()
     with open(warc, "rb") as f:
-        records = [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.content_stream().read()) for r in ArchiveIterator(f)]
+        records = [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.content_stream().read())
+                   for r in ArchiveIterator(f)]
     assert [t for t, _, _ in records] == ["warcinfo", "response", "request", "metadata"]
     assert records[1][2] == PAGES["/"][2]
     assert f"outlink: {site.url}/a.html".encode() in records[3][2]

@@ -43,7 +43,8 @@ def test_bad_records_go_to_dead_letters_with_file_and_line(snapshot):
     assert {(d["location"], d["reason"]) for d in dead} == {
         ("data/broken.jsonl:2", "malformed-json"), ("data/broken.jsonl:3", "invalid-utf8"),
         ("data/broken.jsonl:5", "missing-field")}
-    assert read_manifest(snapshot)["counts"]["dead_letter"] == {"ingest": {"invalid-utf8": 1, "malformed-json": 1, "missing-field": 1}}
+    assert read_manifest(snapshot)["counts"]["dead_letter"] == {
+        "ingest": {"invalid-utf8": 1, "malformed-json": 1, "missing-field": 1}}
     docs = {d["id"]: d for d in read_documents(snapshot)}
     assert docs["broken/ok-1"]["metadata"]["license"] == "Apache-2.0"
     assert docs["broken/unknown-spdx"]["metadata"]["license"] == "NOASSERTION"
@@ -64,8 +65,10 @@ def test_exact_duplicates_are_removed_and_disclosed(snapshot):
             assert docs[kept]["metadata"]["sha256"] == r["sha256"] and kept < r["id"]
         assert r["id"] in [c["id"] for c in docs[kept]["metadata"]["duplicates"]]
     for r in near.values():
-        assert r["reason"] == "near-duplicate" and r["details"]["survivor_sha256"] == docs[r["details"]["duplicate_of"]]["metadata"]["sha256"]
-        assert r["id"] in [c["id"] for c in docs[r["details"]["duplicate_of"]]["metadata"]["duplicates"]]
+        assert r["reason"] == "near-duplicate"
+        survivor = docs[r["details"]["duplicate_of"]]
+        assert r["details"]["survivor_sha256"] == survivor["metadata"]["sha256"]
+        assert r["id"] in [c["id"] for c in survivor["metadata"]["duplicates"]]
     assert len({d["metadata"]["sha256"] for d in docs.values()}) == len(docs)
 
 

@@ -61,7 +61,9 @@ def test_extraction_keeps_main_text_title_url_and_raw_html():
 
 def test_empty_extraction_is_removed_under_the_page_hash():
     spec = SourceSpec(name="site", uri="x", kind="web", format="html")
-    page = html_document(spec, DATE, "gallery.html", b"<html><head><title>Gallery</title></head><body><script>show()</script><img src='a.png'></body></html>", "gallery.html")
+    page = html_document(spec, DATE, "gallery.html",
+                         b"<html><head><title>Gallery</title></head>"
+                         b"<body><script>show()</script><img src='a.png'></body></html>", "gallery.html")
     out = extract(page)
     assert isinstance(out, Removed)
     assert (out.stage, out.reason, out.id) == ("extract", "empty-extraction", "site/gallery.html")
@@ -86,7 +88,8 @@ def test_bad_pages_go_to_dead_letters(tmp_path):
     (tmp_path / "image.html").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)) * 4)
     (tmp_path / "huge.html").write_bytes(b"<html><body>" + b"<p>big page</p>" * 10_000 + b"</body></html>")
     (tmp_path / "style.css").write_text("body { color: red }")  # not a page: skipped
-    (tmp_path / "latin1.html").write_bytes('<html><head><meta charset="iso-8859-1"></head><body>Crème brûlée</body></html>'.encode("latin-1"))
+    latin1 = '<html><head><meta charset="iso-8859-1"></head><body>Crème brûlée</body></html>'
+    (tmp_path / "latin1.html").write_bytes(latin1.encode("latin-1"))
     out = {o.id: o for o in read(tmp_path, max_document_bytes=50_000)}
     assert set(out) == {"site/image.html", "site/huge.html", "site/latin1.html"}
     assert (out["site/image.html"].reason, out["site/huge.html"].reason) == ("binary", "too-large")

@@ -106,7 +106,8 @@ def test_reuse_toml_override_beats_the_files_tag(reuse):
     ('version = 1\n[[annotations]]\npath = "*"\nSPDX-License-Identifier = "Frobnicate-1.0"\n',
      r"REUSE.toml: annotations\[1\].SPDX-License-Identifier: not a valid SPDX expression .*Frobnicate-1.0"),
     ('version = 1\n[[annotations]]\nSPDX-License-Identifier = "MIT"\n', r"REUSE.toml: annotations\[1\]: missing 'path'"),
-    ('version = 1\n[[annotations]]\npath = "*"\nprecedence = "strongest"\n', r"REUSE.toml: annotations\[1\].precedence: expected one of closest"),
+    ('version = 1\n[[annotations]]\npath = "*"\nprecedence = "strongest"\n',
+     r"REUSE.toml: annotations\[1\].precedence: expected one of closest"),
 ])
 def test_bad_reuse_toml_is_a_recipe_error_naming_the_file(tmp_path, text, error):
     (tmp_path / "tree").mkdir()

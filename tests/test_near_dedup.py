@@ -117,7 +117,9 @@ def test_most_permissive_license_ranks_the_policys_categories():
 
 
 def member(doc_id, sha, license=None, duplicates=()):
-    category = LicensePolicy(PolicyOptions.from_options(parse_recipe(NEAR_DUP_RECIPE).stage("license"))).category(license) if license else None
+    category = None
+    if license:
+        category = LicensePolicy(PolicyOptions.from_options(parse_recipe(NEAR_DUP_RECIPE).stage("license"))).category(license)
     return Member(node=f"{sha} {doc_id}", id=doc_id, source="s", sha256=sha, license=license,
                   license_category=category, duplicates=duplicates)
 

@@ -20,11 +20,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("s3fs")
-moto_server = pytest.importorskip("moto.server")
-
-import s3fs
 from fastapi.testclient import TestClient
 
 from opencorpus import storage
@@ -32,6 +27,9 @@ from opencorpus.cli import main
 from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.lookup.server import create_app
+
+s3fs = pytest.importorskip("s3fs")
+moto_server = pytest.importorskip("moto.server")
 
 DATA = Path(__file__).parent / "data" / "demo"
 # In-process workers keep the test short; that the driver sees what workers in other processes
@@ -155,7 +153,8 @@ def test_an_s3_publish_equals_the_local_publish_of_the_same_recipe(published):
         f"s3://{BUCKET}/sources/libzstd-debian.jsonl.zst", f"s3://{BUCKET}/sources/notes/2026/11/notes.jsonl",
         f"s3://{BUCKET}/sources/vendored-python.jsonl.zst"]
     dead = list(read_jsonl_zst(storage.join(s3_url, layout.DEAD_LETTER)))
-    assert [(d["location"], d["reason"]) for d in dead] == [(f"s3://{BUCKET}/sources/notes/2026/11/notes.jsonl:2", "malformed-json")]
+    assert [(d["location"], d["reason"]) for d in dead] == [
+        (f"s3://{BUCKET}/sources/notes/2026/11/notes.jsonl:2", "malformed-json")]
 
 
 def test_no_credential_nor_endpoint_is_recorded(published, s3):

@@ -98,7 +98,7 @@ def test_jsonl_gives_one_outcome_per_non_blank_line(fmt, content, final_newline)
     out = read_bytes(fmt, PACK[fmt](data), max_document_bytes=64)
     expected = [f"{NAMES[fmt]}:{n}" for n, line in enumerate(content, start=1) if line.strip()]
     assert [o.location for o in out] == expected
-    assert all(o.reason == "too-large" for o, line in zip(out, (l for l in content if l.strip())) if len(line) > 64)
+    assert all(o.reason == "too-large" for o, line in zip(out, (c for c in content if c.strip())) if len(line) > 64)
 
 
 class Dribble(io.RawIOBase):
@@ -117,12 +117,14 @@ class Dribble(io.RawIOBase):
 
 
 @PROPERTY
-@given(content=st.lists(st.sampled_from([b"\n", b" ", b"\r\n", b"\t", b"a", b"xyz", b"{}"]), max_size=40).map(b"".join) | st.binary(max_size=200),
+@given(content=st.lists(st.sampled_from([b"\n", b" ", b"\r\n", b"\t", b"a", b"xyz", b"{}"]), max_size=40).map(b"".join)
+       | st.binary(max_size=200),
        cap=st.integers(0, 6), step=st.integers(1, 9), compression=st.sampled_from([None, "gzip", "zstd"]))
 def test_numbered_lines_are_a_plain_split_with_blank_lines_dropped_and_long_ones_counted(content, cap, step, compression):
     expected = [(n, line if len(line) <= cap else b"", len(line))
                 for n, line in enumerate(content.split(b"\n"), start=1) if line.strip()]
-    packed = {None: content, "gzip": gzip.compress(content, mtime=0), "zstd": zstandard.ZstdCompressor().compress(content)}[compression]
+    packed = {None: content, "gzip": gzip.compress(content, mtime=0),
+              "zstd": zstandard.ZstdCompressor().compress(content)}[compression]
     assert list(streams.numbered_lines(Dribble(packed, step), compression, cap)) == expected
 
 
@@ -136,7 +138,8 @@ def parquet_files(draw) -> bytes:
     rows = draw(st.integers(0, 20))
     columns = {name: pa.array([draw(kind) for _ in range(rows)])
                for name, kind in draw(st.dictionaries(st.sampled_from(["id", "text", "other"]),
-                                                      st.sampled_from([st.text(max_size=30), st.integers(-5, 5), st.none() | st.text(max_size=5)]),
+                                                      st.sampled_from([st.text(max_size=30), st.integers(-5, 5),
+                                                                       st.none() | st.text(max_size=5)]),
                                                       max_size=3)).items()}
     buf = io.BytesIO()
     pq.write_table(pa.table(columns) if columns else pa.table({"x": pa.array([], pa.int8())}), buf,

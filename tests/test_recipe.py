@@ -16,7 +16,8 @@ def test_defaults_are_filled_in():
     r = parse_recipe(BASE)
     assert r.sources[0].format == "jsonl" and r.sources[0].kind == "text"
     assert r.sources[0].text_field == "text" and r.sources[0].id_field == "id"
-    assert set(r.stages) == {"license", "language", "quality", "dedup", "near_dedup", "pii"} and all(v is not None for v in r.stages.values())
+    assert set(r.stages) == {"license", "language", "quality", "dedup", "near_dedup", "pii"}
+    assert all(v is not None for v in r.stages.values())
     assert r.stage("pii")["settings"] == "default" and "entities" in r.stage("pii")  # preset inlined
     assert r.output == {"uri": "./snapshots", "shards": 1}
     assert r.tokenizer["train"]["vocab_size"] == 32000 and r.tokenizer["eos"] == "<|endoftext|>"
@@ -54,7 +55,8 @@ def test_errors_name_the_key(extra, message):
         ("name: x\ndate: 2026-13-01\nsources: []", "not valid YAML"),
         ("name: x\ndate: yesterday\nsources: [{name: a, uri: b}]", "date: expected YYYY-MM-DD"),
         ("name: x\ndate: 2026-11-01\nsources: []", "sources: expected at least one source"),
-        ("name: x\ndate: 2026-11-01\nsources: [{name: a, uri: b.jsonl, license: Foo-1.0}]", "sources[0].license: not a valid SPDX"),
+        ("name: x\ndate: 2026-11-01\nsources: [{name: a, uri: b.jsonl, license: Foo-1.0}]",
+         "sources[0].license: not a valid SPDX"),
         ("name: x\ndate: 2026-11-01\nsources: [{name: a, uri: b.jsonl, kind: book}]", "sources[0].kind: expected one of"),
         ("name: x\ndate: 2026-11-01\nsources: [{name: a, uri: b.csv}]", "sources[0].format: expected one of"),
         ("name: x\ndate: 2026-11-01\nsources: [{name: a, uri: b.jsonl}, {name: a, uri: c.jsonl}]", "used twice"),

@@ -35,7 +35,8 @@ def often(strategy: st.SearchStrategy) -> st.SearchStrategy:
 source_options = {"kind": st.sampled_from(["text", "code", "web", "bogus"]),
                   "format": st.sampled_from(["jsonl", "jsonl.zst", "text", "html", "warc", "parquet", "csv"]),
                   "text_field": mostly("text"), "id_field": mostly("id"), "created_field": mostly("created"),
-                  "url_field": mostly("url"), "base_url": mostly("https://example.org/"), "license": st.one_of(st.sampled_from(["MIT", "GPL-2.0-or-later", "MIT AND (", ""]), values),
+                  "url_field": mostly("url"), "base_url": mostly("https://example.org/"),
+                  "license": st.one_of(st.sampled_from(["MIT", "GPL-2.0-or-later", "MIT AND (", ""]), values),
                   "license_file": st.one_of(st.sampled_from(["debian/copyright", "../../etc/passwd", "PKG-INFO"]), values),
                   "max_document_bytes": st.one_of(st.sampled_from(["1MB", "0", "1.5GB", "-3KB"]), values),
                   "optional": mostly(True)}

@@ -82,7 +82,8 @@ def test_text_tree_ids_are_relative_paths(tmp_path):
     spec = SourceSpec(name="t", uri="tree", format="text")
     out = read_all(spec, str(tmp_path / "tree"), str(tmp_path))
     assert {d.id: d.text for d in out if isinstance(d, Document)} == {"t/a.txt": "one", "t/sub/b.md": "two"}
-    assert [(d.id, d.reason, d.location) for d in out if isinstance(d, DeadLetter)] == [("t/bad.bin", "invalid-utf8", "tree/bad.bin")]
+    dead = [(d.id, d.reason, d.location) for d in out if isinstance(d, DeadLetter)]
+    assert dead == [("t/bad.bin", "invalid-utf8", "tree/bad.bin")]
     assert out[0].metadata["path"] == "a.txt"
 
 

@@ -253,7 +253,8 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
     from opencorpus.snapshot.manifest import build_manifest
     from opencorpus.snapshot.publish import publish
 
-    log.info("[plan]       %s %s: %d sources, %d files -> %s", recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
+    log.info("[plan]       %s %s: %d sources, %d files -> %s",
+             recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
     recipe_digest = storage.write_hashed(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
     scratch_url = storage.join(version_url, layout.SCRATCH)
     slices = slices_for_bytes(sum(f.size for f in files))  # as listed: no request per file

@@ -207,7 +207,7 @@ def repack_installed(name: str, folder: str) -> str:
             continue  # written by the installer (scripts, byte code, its own notes), not from the wheel
         if file.hash is None or file.hash.mode != "sha256":
             raise DataflowSetupError(f"{name}: {path} has no sha256 in its RECORD; cannot check it")
-        data = Path(dist.locate_file(file)).read_bytes()
+        data = Path(str(dist.locate_file(file))).read_bytes()
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         if digest != file.hash.value:
             raise DataflowSetupError(f"{name}: {path} differs from the installed wheel's RECORD; reinstall it")
@@ -258,7 +258,9 @@ def dry_run(plan, options: PipelineOptions, job_file: str, notes: dict[str, Any]
         except ValueError as e:  # Beam's validation of the options: project id, locations
             raise DataflowSetupError(" ".join(str(e).split())) from None
         _ = p | "Curate" >> CurateCorpus(plan)
-        job = p.run().job  # a dry run stops once the job is translated, before any client exists
+        # A dry run stops once the job is translated, before any client exists; the DataflowRunner
+        # then sets .job on a plain PipelineResult, which Beam's annotations do not declare.
+        job = p.run().job  # type: ignore[attr-defined]
         document = job_document(job, notes)
     path = os.path.abspath(job_file)
     tmp = path + ".tmp"

@@ -223,7 +223,8 @@ def source_work(recipe: Recipe, options: StageOptions) -> dict[str, SourceWork]:
     for spec in recipe.sources:
         # Extraction fills documents that arrive as HTML: only web sources have them.
         own = [(stage, resolved) for stage, resolved in stages if stage.name != "extract" or spec.format in WEB_FORMATS]
-        settings = stage_options_for(spec.name, [(stage.name, resolved) for stage, resolved in own] + [("pii", recipe.stage("pii"))])
+        settings = stage_options_for(spec.name,
+                                     [(stage.name, resolved) for stage, resolved in own] + [("pii", recipe.stage("pii"))])
         work[spec.name] = SourceWork(spec, [stage for stage, _ in own], settings)
     return work
 

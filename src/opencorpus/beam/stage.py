@@ -64,10 +64,10 @@ def staged(stages: list[Stage], outcomes: Iterable[Outcome], batch: int = BATCH)
     outcomes = iter(outcomes)
     while slots := list(itertools.islice(outcomes, batch)):
         for stage in stages:
-            todo = [i for i, o in enumerate(slots) if isinstance(o, Document) and not o.carried]
+            todo = {i: o for i, o in enumerate(slots) if isinstance(o, Document) and not o.carried}
             if not todo:
                 break
-            for i, result in zip(todo, run_stage(stage, [slots[i] for i in todo])):
+            for i, result in zip(todo, run_stage(stage, list(todo.values()))):
                 slots[i] = result
         yield from slots
 

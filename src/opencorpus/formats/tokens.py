@@ -118,7 +118,8 @@ def _write_streams(urls: dict[str, str], streams: Sequence[str], docs: Iterable[
         outs = [files[s] for s in streams]
         rows = _csv_writer(files["csv.gz"], stack)
         rows.writerow(CSV_HEADER)
-        olmo_rows = _csv_writer(files[olmo_tokens.METADATA], stack, olmo_tokens.LINE_END) if olmo_tokens.METADATA in files else None
+        olmo_rows = (_csv_writer(files[olmo_tokens.METADATA], stack, olmo_tokens.LINE_END)
+                     if olmo_tokens.METADATA in files else None)
         for line, (doc_id, source, sha256_published, ids) in enumerate(docs):
             arr = _checked_ids(doc_id, ids, dtype)
             data = arr.tobytes()

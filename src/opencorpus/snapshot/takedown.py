@@ -206,7 +206,8 @@ def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], rea
     stats = json.loads(storage.read_bytes(storage.join(previous_url, layout.STATS)))
     tokenizer = manifest.get("tokenizer")
     version = posixpath.basename(new_url.rstrip("/"))
-    rewritten = {layout.STATS, layout.TOKEN_ORDER, *layout.CARDS, *(f["path"] for f in manifest["files"] if f["path"].startswith("index/"))}
+    rewritten = {layout.STATS, layout.TOKEN_ORDER, *layout.CARDS,
+                 *(f["path"] for f in manifest["files"] if f["path"].startswith("index/"))}
     for part in located:
         rewritten |= {layout.documents_part(part), layout.removed_part(part)}
         if tokenizer is not None:
@@ -230,8 +231,8 @@ def take_down(previous_url: str, new_url: str, located: dict[int, set[int]], rea
         "previous_digest": hashlib.sha256(manifest_bytes).hexdigest(),
         "request": request, "reason": reason, "documents": len(taken),
     })
-    written[layout.STATS] = storage.write_hashed(
-        storage.join(new_url, layout.STATS), (json.dumps(stats, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    stats_json = json.dumps(stats, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    written[layout.STATS] = storage.write_hashed(storage.join(new_url, layout.STATS), stats_json.encode("utf-8"))
     return stats, taken, written
 
 

@@ -55,7 +55,8 @@ def record_to_document(spec: SourceSpec, record: dict, location: str, fallback_i
         return dead_letter(spec, location, "missing-field", f"missing field '{spec.text_field}'")
     local_id = record.get(spec.id_field, fallback_id)
     if not isinstance(local_id, (str, int)) or isinstance(local_id, bool):
-        return dead_letter(spec, location, "bad-field", f"field '{spec.id_field}' is {type(local_id).__name__}, expected a string or integer")
+        return dead_letter(spec, location, "bad-field",
+                           f"field '{spec.id_field}' is {type(local_id).__name__}, expected a string or integer")
     return make_document(
         spec, date, str(local_id), record[spec.text_field], location,
         created=record.get(spec.created_field) if spec.created_field else None,

@@ -24,7 +24,8 @@ def read_parquet(spec: SourceSpec, url: str, display: str, date: str) -> Iterato
                     row += 1
                     yield record_to_document(spec, record, f"{display}:{row}", str(row), date)
     except Exception as e:  # pyarrow raises several types for corrupt files
-        yield dead_letter(spec, f"{display}:{row + 1}", "unreadable", f"unreadable Parquet after row {row}: {type(e).__name__}: {e}")
+        yield dead_letter(spec, f"{display}:{row + 1}", "unreadable",
+                          f"unreadable Parquet after row {row}: {type(e).__name__}: {e}")
 
 
 def _columns(spec: SourceSpec, names: list[str]) -> list[str]:

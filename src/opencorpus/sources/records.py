@@ -39,7 +39,8 @@ def make_document(spec: SourceSpec, date: str, local_id: str, text: Any, locatio
         except UnicodeDecodeError as e:
             return dead_letter(spec, location, "invalid-utf8", f"invalid UTF-8 at byte {e.start}", local_id)
     if not isinstance(text, str):
-        return dead_letter(spec, location, "bad-field", f"field '{spec.text_field}' is {type(text).__name__}, expected a string", local_id)
+        return dead_letter(spec, location, "bad-field",
+                           f"field '{spec.text_field}' is {type(text).__name__}, expected a string", local_id)
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > spec.max_document_bytes:
         return _too_large(spec, location, local_id, size)
@@ -68,7 +69,8 @@ def make_document(spec: SourceSpec, date: str, local_id: str, text: Any, locatio
 
 
 def _too_large(spec: SourceSpec, location: str, local_id: str, size: int) -> DeadLetter:
-    return dead_letter(spec, location, "too-large", f"document of {size} bytes exceeds max_document_bytes={spec.max_document_bytes}", local_id)
+    return dead_letter(spec, location, "too-large",
+                       f"document of {size} bytes exceeds max_document_bytes={spec.max_document_bytes}", local_id)
 
 
 def _url_problem(url: Any) -> str | None:

@@ -132,15 +132,17 @@ def read_warc(spec: SourceSpec, url: str, display: str, date: str) -> Iterator[D
                 if skip:
                     skipped[skip] += 1
                     continue
-                local_id = record.target_uri if record.target_uri not in seen else f"{record.target_uri}@{record.offset}"
-                seen.add(record.target_uri)
+                uri, payload = record.target_uri, record.payload
+                assert uri and payload is not None  # not skipped: it has a target URI and a payload
+                local_id = uri if uri not in seen else f"{uri}@{record.offset}"
+                seen.add(uri)
                 location = f"{display}@{record.offset}"
                 if record.oversized:
                     yield dead_letter(spec, location, "too-large",
                                       f"payload exceeds max_document_bytes={spec.max_document_bytes}", local_id)
                     continue
-                yield html_document(spec, date, local_id, record.payload, location, charset=record.charset,
-                                    created=record.date, url=record.target_uri)
+                yield html_document(spec, date, local_id, payload, location, charset=record.charset,
+                                    created=record.date, url=uri)
     except WarcReadError as e:
         log.warning("%s: unreadable at byte %d after %d records: %s", display, e.offset, e.records, e)
         yield dead_letter(spec, f"{display}@{e.offset}", "unreadable",
@@ -193,7 +195,8 @@ def _date(record) -> str | None:
 
 def _content_type(record) -> tuple[str | None, str | None]:
     """(media type, charset) of the payload: the HTTP Content-Type, else the record's own."""
-    value = (record.http_headers.get_header("Content-Type") if record.http_headers is not None else None) or record.content_type or ""
+    http_type = record.http_headers.get_header("Content-Type") if record.http_headers is not None else None
+    value = http_type or record.content_type or ""
     media_type, _, params = value.partition(";")
     charset = next((p.split("=", 1)[1].strip().strip('"\'') for p in params.split(";")
                     if p.strip().lower().startswith("charset=")), None)

@@ -37,7 +37,7 @@ class LanguageIdentifier:
 
     def __init__(self, options: LanguageOptions):
         self.keep = options.keep
-        self._model = None
+        self._model: Any = None  # py3langid's LanguageIdentifier (untyped), loaded by setup()
 
     def setup(self) -> None:
         from py3langid.langid import MODEL_FILE

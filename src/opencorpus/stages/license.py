@@ -54,7 +54,7 @@ MAX_SPDX_LINES = 64
 
 def find_spdx_identifiers(text: str) -> list[dict[str, Any]]:
     """Evidence for every `SPDX-License-Identifier:` line, valid or not, in text order."""
-    found = []
+    found: list[dict[str, Any]] = []
     for m in _SPDX_LINE.finditer(text):
         if len(found) == MAX_SPDX_LINES:
             break
@@ -130,13 +130,13 @@ class LicenseTagger:
             log.warning("%s: %s: unknown or invalid SPDX identifier (%s); not used", doc.location, bad["where"], bad["error"])
         path = doc.metadata.get("path")
         if path:
-            found = licenses_dir_evidence(path)
-            evidence += [found] if found else []
+            hit = licenses_dir_evidence(path)
+            evidence += [hit] if hit else []
             for rule in self.by_path.get(doc.source, []):
-                found = rule(path)
-                evidence += [found] if found else []
-            found = self.distributions.get(doc.source, {}).get(path)
-            evidence += [dict(found)] if found else []
+                hit = rule(path)
+                evidence += [hit] if hit else []
+            hit = self.distributions.get(doc.source, {}).get(path)
+            evidence += [dict(hit)] if hit else []
         evidence += [dict(e) for e in self.package.get(doc.source, [])]
         if is_html:
             evidence += find_markup(raw)

@@ -488,8 +488,10 @@ def _runs_holding(text: str, marks: re.Pattern) -> Iterator[tuple[int, int]]:
     found = marks.search(text)
     while found:
         at = found.start()
-        end = _RUN_END.match(text, at).end()
-        yield _RUN_START.match(text, 0, at).start(), end
+        run_end, run_start = _RUN_END.match(text, at), _RUN_START.match(text, 0, at)
+        assert run_end is not None and run_start is not None  # \S* matches at least the empty string
+        end = run_end.end()
+        yield run_start.start(), end
         found = marks.search(text, end)
 
 

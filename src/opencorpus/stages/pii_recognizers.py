@@ -355,7 +355,7 @@ def _is_possible_phone(number: str, region: str) -> bool:
 def _result(recognizer: EntityRecognizer, start: int, end: int, score: float) -> RecognizerResult:
     # The metadata tells Presidio which recognizer found it (it skips context enhancement for ours).
     return RecognizerResult(recognizer.supported_entities[0], start, end, score,
-                            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+                            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,  # type: ignore[has-type]
                                                   RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id})
 
 

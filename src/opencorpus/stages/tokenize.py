@@ -229,11 +229,13 @@ class TokenEncoder:
     @property
     def tokenizer(self) -> Tokenizer:
         self.setup()
+        assert self._tok is not None  # set by setup()
         return self._tok
 
     @property
     def eos_id(self) -> int:
         self.setup()
+        assert self._eos_id is not None  # set by setup()
         return self._eos_id
 
     @property
@@ -250,7 +252,8 @@ class TokenEncoder:
         # ids only: the fast path skips the offsets, a third of the encoding time
         encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         head = [self._bos_id] if self._bos_id is not None else []
-        return [head + e.ids + [self._eos_id] for e in encodings]
+        tail = [self.eos_id]
+        return [head + e.ids + tail for e in encodings]
 
 
 def _batches(docs: Iterable[Document], max_chars: int) -> Iterator[list[Document]]:

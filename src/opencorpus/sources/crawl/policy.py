@@ -60,9 +60,10 @@ class Robots:
         if status is not None and 200 <= status < 300:
             self.parser.parse(body.decode("utf-8", errors="replace").splitlines())
         elif status is not None and 400 <= status < 500:
-            self.parser.allow_all = True
+            # RobotFileParser.read() sets these flags the same way; typeshed's stub omits them.
+            self.parser.allow_all = True  # type: ignore[attr-defined]
         else:
-            self.parser.disallow_all = True
+            self.parser.disallow_all = True  # type: ignore[attr-defined]
 
     def allowed(self, url: str) -> bool:
         return self.parser.can_fetch(self.token, url)

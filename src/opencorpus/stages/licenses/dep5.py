@@ -62,7 +62,10 @@ def parse_dep5(text: str, name: str = "copyright") -> list[Stanza]:
     """The `Files:` stanzas of a DEP-5 file, in file order."""
     if not is_machine_readable(text):
         raise Dep5Error(f"{name}: line 1: not a machine-readable copyright file (no DEP-5 'Format:' header)")
-    stanzas, fields, current, start = [], {}, None, 1
+    stanzas: list[Stanza] = []
+    fields: dict[str, list[str]] = {}
+    current: str | None = None
+    start = 1
     for number, line in enumerate(text.splitlines() + [""], start=1):
         if not line.strip():
             if "files" in fields:

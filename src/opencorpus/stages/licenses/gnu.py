@@ -56,7 +56,9 @@ def _anchors(text: str) -> list[re.Match[str]]:
 def _name_span(text: str, anchor: re.Match[str]) -> tuple[int, int] | None:
     """The license name around a GNU anchor (its words in any language), or None when the words
     around "GNU" name no license ("GNU project", "GNU/Linux")."""
-    end = _RIGHT.match(text, anchor.end()).end()
+    right = _RIGHT.match(text, anchor.end())
+    assert right is not None  # a starred group: matches at least the empty string
+    end = right.end()
     left = _LEFT.search(text, max(0, anchor.start() - MAX_NAME_CHARS), anchor.start())
     start = left.start() if left else anchor.start()
     name = text[start:end]

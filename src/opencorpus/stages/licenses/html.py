@@ -62,7 +62,10 @@ def _names() -> dict[str, str]:
     data = resources.files("licensedcode") / "data" / "licenses"
     out = {_squash(name): spdx for name, spdx in _SPDX_NAMES.items()}
     for entry in sorted(data.iterdir(), key=lambda p: p.name):
-        head = entry.read_text("utf-8", errors="replace").split("\n---", 2)[0] if entry.name.endswith(".LICENSE") else ""
+        head = ""
+        if entry.name.endswith(".LICENSE"):
+            with entry.open("r", encoding="utf-8", errors="replace") as f:
+                head = f.read().split("\n---", 2)[0]
         fields = dict(line.split(":", 1) for line in head.splitlines() if ":" in line and not line.startswith(" "))
         spdx = fields.get("spdx_license_key", "").strip()
         if not spdx or fields.get("is_deprecated", "").strip() == "yes":
@@ -108,7 +111,9 @@ def _link_names_license(raw: str, tag_end: int, url: str) -> bool:
     then the link is the page's statement of that license, not a bare address or badge."""
     m = _LINK_TEXT.match(raw, tag_end)
     text = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))) if m else ""
-    return _CC_URL.search(url).group(3) in text and "creativecommons.org" not in text.lower()
+    cc = _CC_URL.search(url)
+    assert cc is not None  # the caller passes a Creative Commons URL
+    return cc.group(3) in text and "creativecommons.org" not in text.lower()
 
 
 def _attrs(tag: str) -> dict[str, str]:
@@ -117,7 +122,7 @@ def _attrs(tag: str) -> dict[str, str]:
 
 def _jsonld_licenses(value: Any) -> list[str]:
     if isinstance(value, dict):
-        out = []
+        out: list[object] = []  # JSON values, strings kept below
         for k, v in value.items():
             if k.lower() == "license":
                 out += [v] if isinstance(v, str) else [x.get("url") or x.get("name") for x in v if isinstance(x, dict)] \

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -109,9 +110,9 @@ class Match:
         matched = text[self.start:self.end]
         if len(matched) > MAX_EVIDENCE_CHARS:
             matched = matched[:MAX_EVIDENCE_CHARS] + "…"
-        return {"method": "license-reference" if self.reference.pointer else "license-text", "where": f"lines {line}-{last}", "matched": matched,
-                "confidence": round(self.coverage, 3), "expression": self.reference.expression,
-                "reference": f"scancode:{self.reference.name}"}
+        return {"method": "license-reference" if self.reference.pointer else "license-text",
+                "where": f"lines {line}-{last}", "matched": matched, "confidence": round(self.coverage, 3),
+                "expression": self.reference.expression, "reference": f"scancode:{self.reference.name}"}
 
 
 def _tokens(text: str) -> tuple[list[str], list[int]]:
@@ -177,7 +178,8 @@ def _read_references() -> tuple[list[tuple[str, str, bool, str]], list[str]]:
         for entry in sorted((data / folder).iterdir(), key=lambda p: p.name):
             if not entry.name.endswith(suffix):
                 continue
-            fields, body = _front_matter(entry.read_text(encoding="utf-8", errors="replace"))
+            with entry.open("r", encoding="utf-8", errors="replace") as f:
+                fields, body = _front_matter(f.read())
             if fields.get("is_deprecated") == "yes" or fields.get("is_false_positive") == "yes":
                 continue
             # Intros, clues and one-line tags ("License: MIT") are not texts or notices; SPDX lines are read apart.
@@ -222,7 +224,7 @@ def _same_words_in_spdx(other: _Scored, found: _Scored) -> bool:
 class LicenseIndex:
     """An inverted index over reference 3-grams; `match` finds the references a text contains."""
 
-    def __init__(self, references: list[tuple[str, str, bool, str]], disclaimers: list[str] = ()):
+    def __init__(self, references: list[tuple[str, str, bool, str]], disclaimers: Sequence[str] = ()):
         texts = [_WORD.findall(body.lower()) for *_, body in references]
         # Word ids in sorted order: the same index whatever order the files were read in.
         self.vocabulary = {w: i for i, w in enumerate(sorted({w for words in texts for w in words}), start=1)}

@@ -53,7 +53,7 @@ def licensedb() -> dict[str, dict]:
 @lru_cache(maxsize=1)
 def _spdx_ids() -> dict[str, str]:
     """Lower-cased SPDX id (and LicenseDB alias) -> the SPDX id as spelled."""
-    out = {}
+    out: dict[str, str] = {}
     for e in licensedb().values():
         for key in [e["spdx_license_key"], *e.get("other_spdx_license_keys", [])]:
             if key and " " not in key:

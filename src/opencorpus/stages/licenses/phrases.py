@@ -28,7 +28,8 @@ LICENSE_WORDS = {
     "it": [r"licenz" + _W], "pt": [r"licen[çc]a" + _W], "nl": [r"licentie" + _W], "pl": [r"licencj" + _W],
     "cs": [r"licenc" + _W], "ru": [r"лицензи" + _W], "uk": [r"ліценз" + _W], "tr": [r"lisans" + _W],
     "id": [r"lisensi"], "vi": [r"giấy\s+phép"], "sv": [r"licens" + _W], "da": [r"licens" + _W],
-    "ro": [r"licen[țţt]" + _W], "zh": [r"许可证?", r"許可證?", r"授[权權]"], "ja": [r"(?:利用|使用)許諾(?:契約)?書", r"ライセンス"],
+    "ro": [r"licen[țţt]" + _W], "zh": [r"许可证?", r"許可證?", r"授[权權]"],
+    "ja": [r"(?:利用|使用)許諾(?:契約)?書", r"ライセンス"],
     "ko": [r"허가서", r"라이선스"], "ar": [r"(?:ال)?رخص" + _W], "fa": [r"پروانه" + _W, r"مجوز" + _W],
 }
 # "General" and "Public" of "General Public License" (and the connecting words of a translated name).
@@ -47,7 +48,8 @@ NAME_WORDS = {
 LESSER_WORDS = {
     "en": [r"lesser", r"library"], "es": [r"reducida", r"menor"], "fr": [r"limit[ée]e", r"amoindrie"],
     "it": [r"minore", r"attenuata", r"lesser"], "pt": [r"menor", r"reduzida"], "pl": [r"pomniejsz" + _W],
-    "cs": [r"menší", r"nižší"], "ru": [r"меньш" + _W, r"ограниченного\s+применения"], "uk": [r"менш" + _W, r"скорочен" + _W, r"звужен" + _W],
+    "cs": [r"menší", r"nižší"], "ru": [r"меньш" + _W, r"ограниченного\s+применения"],
+    "uk": [r"менш" + _W, r"скорочен" + _W, r"звужен" + _W],
     "tr": [r"kısıtlı"], "id": [r"lebih\s+rendah", r"kecil"], "vi": [r"hạn\s+chế", r"nhỏ\s+hơn"], "ro": [r"mic[ăa]"],
     "zh": [r"宽松", r"寬鬆", r"較寬鬆", r"较宽松"], "ja": [r"劣等"], "ko": [r"약소"], "ar": [r"الصغرى", r"المصغرة"],
     "fa": [r"کم‌?تر"],
@@ -105,7 +107,8 @@ LATER = {
 TWO = {
     "en": [r"two"], "de": [r"zwei(?:er)?"], "es": [r"dos"], "fr": [r"deux"], "pt": [r"duas"],
     "nl": [r"twee"], "pl": [r"dw(?:óch|ie|oma)"], "cs": [r"dv(?:ou|ěma|ě)"], "ru": [r"дв(?:ух|умя|е)"],
-    "uk": [r"дв(?:ох|ома|і)"], "tr": [r"iki"], "id": [r"dua"], "vi": [r"hai"], "sv": [r"två"], "ro": [r"dou[ăa]", r"celor\s+dou[ăa]"], "zh": [r"两种", r"兩種", r"两个", r"兩個", r"双重", r"雙重"],
+    "uk": [r"дв(?:ох|ома|і)"], "tr": [r"iki"], "id": [r"dua"], "vi": [r"hai"], "sv": [r"två"],
+    "ro": [r"dou[ăa]", r"celor\s+dou[ăa]"], "zh": [r"两种", r"兩種", r"两个", r"兩個", r"双重", r"雙重"],
     "ja": [r"2\s*つの", r"二つの", r"2\s*種類の", r"二種類の"], "ko": [r"두\s*가지", r"두", r"2\s*개의"],
     "fa": [r"دو"],
 }
@@ -117,13 +120,18 @@ CHOICE = {
     "fr": [r"double\s+licence", r"l['’]une\s+ou\s+l['’]autre\s+des\s+(?:deux\s+)?licences", r"au\s+choix\s+(?:sous|selon)"],
     "it": [r"due\s+licenze", r"doppia\s+licenza", r"una\s+qualsiasi\s+delle\s+(?:due\s+)?licenze", r"a\s+scelta\s+tra"],
     "pt": [r"licenciad[ao]\s+duplamente", r"dupla\s+licen[çc]a", r"qualquer\s+(?:uma\s+)?dessas\s+licen[çc]as"],
-    "nl": [r"dubbele\s+licentie", r"een\s+van\s+(?:beide|de\s+twee)\s+licenties"], "pl": [r"podwójn\w+\s+licencj\w*", r"jednej\s+z\s+(?:tych\s+|dwóch\s+)*licencji"],
-    "cs": [r"duální\w*\s+licenc\w*", r"jedné\s+nebo\s+druhé"], "ru": [r"двойного\s+лицензирования", r"любой\s+из\s+(?:этих\s+|двух\s+)*лицензий"],
-    "uk": [r"подвійн\w+\s+ліценз\w*", r"будь-якої\s+з\s+(?:цих\s+|двох\s+)*ліцензій"], "tr": [r"çift\s+lisans\w*", r"lisanslardan\s+biri\w*"],
+    "nl": [r"dubbele\s+licentie", r"een\s+van\s+(?:beide|de\s+twee)\s+licenties"],
+    "pl": [r"podwójn\w+\s+licencj\w*", r"jednej\s+z\s+(?:tych\s+|dwóch\s+)*licencji"],
+    "cs": [r"duální\w*\s+licenc\w*", r"jedné\s+nebo\s+druhé"],
+    "ru": [r"двойного\s+лицензирования", r"любой\s+из\s+(?:этих\s+|двух\s+)*лицензий"],
+    "uk": [r"подвійн\w+\s+ліценз\w*", r"будь-якої\s+з\s+(?:цих\s+|двох\s+)*ліцензій"],
+    "tr": [r"çift\s+lisans\w*", r"lisanslardan\s+biri\w*"],
     "id": [r"salah\s+satu\s+lisensi", r"lisensi\s+ganda"], "vi": [r"giấy\s+phép\s+kép", r"một\s+trong\s+hai\s+giấy\s+phép"],
-    "sv": [r"endera\s+licens\w*", r"dubbellicens\w*"], "da": [r"to\s+licenser"], "nb": [r"to\s+lisenser"], "zh": [r"任一许可", r"任選其一", r"任选其一", r"双重许可", r"雙重授權"],
+    "sv": [r"endera\s+licens\w*", r"dubbellicens\w*"], "da": [r"to\s+licenser"], "nb": [r"to\s+lisenser"],
+    "zh": [r"任一许可", r"任選其一", r"任选其一", r"双重许可", r"雙重授權"],
     "ja": [r"デュアルライセンス", r"いずれかのライセンス"], "ko": [r"이중\s*라이선스", r"둘\s*중\s*하나"],
-    "ar": [r"رخصتين", r"ترخيصين", r"ترخيص\s+مزدوج", r"أي\s+من\s+الترخيصين"], "fa": [r"مجوز\s+دوگانه", r"هر\s+یک\s+از\s+(?:این\s+)?(?:دو\s+)?مجوز"],
+    "ar": [r"رخصتين", r"ترخيصين", r"ترخيص\s+مزدوج", r"أي\s+من\s+الترخيصين"],
+    "fa": [r"مجوز\s+دوگانه", r"هر\s+یک\s+از\s+(?:این\s+)?(?:دو\s+)?مجوز"],
 }
 # "or" between enumerated alternatives: "either (1) the GNU GPL ... or (2) the Less License".
 OR_WORDS = [r"or", r"oder", r"ou", r"o", r"of", r"albo", r"lub", r"або", r"или", r"nebo", r"eller", r"veya", r"ya\s+da",

@@ -33,7 +33,8 @@ def _family(name: str) -> tuple[str, str | None] | None:
 
 def find_references(text: str) -> list[dict[str, Any]]:
     """Evidence for each distinct common-licenses file named in the text."""
-    out, seen = [], set()
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for m in _COMMON.finditer(text):
         name = m.group(1)
         if name in seen or len(out) == MAX_REFERENCES:
@@ -47,7 +48,7 @@ def find_references(text: str) -> list[dict[str, Any]]:
                  "expression": expression}
         named = _NAMED.search(text, max(0, m.start() - 160), m.start())
         meant, pointed = _family(named.group(1)) if named else None, _family(name)
-        if meant and pointed and meant[0] != pointed[0] and meant[1]:
+        if named and meant and pointed and meant[0] != pointed[0] and meant[1]:
             first = text.count("\n", 0, named.start()) + 1
             out.append({"method": "license-reference", "where": f"lines {first}-{line}", "confidence": 0.8,
                         "matched": text[named.start():m.end()], "expression": meant[1]})

