@@ -27,7 +27,17 @@ from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.lookup.limits import DEFAULTS, Limits, server_config
 from opencorpus.recipe import resolve_stage_options
-from opencorpus.stages.near_dedup import NearDedupOptions
+from opencorpus.stages.dedup import Member, apply_verdicts, doc_node
+from opencorpus.stages.near_dedup import (
+    NearDedupOptions,
+    band_keys,
+    components,
+    jaccard,
+    resolve_cluster,
+    shingle_hashes,
+    signature,
+    star_edges,
+)
 from opencorpus.stages.pii import PiiSettings
 
 DEMO_DATA = Path(__file__).parent / "data" / "demo"
@@ -183,8 +193,6 @@ def near_dup_real_docs() -> list[Document]:
 
 def near_dup_truth_clusters(threshold: float = 0.8) -> set[frozenset[str]]:
     """The clusters the recorded exact Jaccard similarities make at `threshold`."""
-    from opencorpus.stages.near_dedup import components  # imported here: numba is slow to import for every test
-
     pairs = [json.loads(line) for line in open(NEAR_DUP_DATA / "pairs.jsonl", encoding="utf-8")]
     roots = components((f"near-dup/{p['a']}", f"near-dup/{p['b']}") for p in pairs if p["jaccard"] >= threshold)
     clusters: dict[str, set[str]] = {}
@@ -196,17 +204,6 @@ def near_dup_truth_clusters(threshold: float = 0.8) -> set[frozenset[str]]:
 def near_duplicates(docs: Iterable[Any], options: NearDedupOptions) -> tuple[list[Any], list[Any]]:
     """Near dedup in one process, composed of the stage's pure functions: the oracle the Beam
     transform is checked against. Survivors in input order, removed by id."""
-    from opencorpus.stages.dedup import Member, apply_verdicts, doc_node
-    from opencorpus.stages.near_dedup import (
-        band_keys,
-        components,
-        jaccard,
-        resolve_cluster,
-        shingle_hashes,
-        signature,
-        star_edges,
-    )
-
     params = options.params
     docs = list(docs)
     hashes: dict[Any, Any] = {}

@@ -8,7 +8,6 @@ bytes, so the cards are part of the byte-identical contract like every other fil
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,17 +28,10 @@ def renderers() -> tuple[tuple[str, Renderer], ...]:
 def with_cards(version_url: str, manifest: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
     """Write every card into the version folder; the manifest with them listed (files sorted)."""
     data_files = [f for f in manifest["files"] if f["path"] not in layout.CARDS]
-    data_manifest = {**manifest, "files": data_files, "recipe": _stages_off_as_none(manifest["recipe"])}
+    data_manifest = {**manifest, "files": data_files}
     cards = []
     for path, render in renderers():
-        data = render(data_manifest, stats)
-        storage.write_bytes(storage.join(version_url, path), data)
-        cards.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+        digest = storage.write_hashed(storage.join(version_url, path), render(data_manifest, stats))
+        cards.append({"path": path, "sha256": digest.sha256, "bytes": digest.bytes})
     return {**manifest, "files": sorted(data_files + cards, key=lambda f: f["path"])}
 
-
-def _stages_off_as_none(recipe: dict[str, Any]) -> dict[str, Any]:
-    """The recipe with a stage or tokenizer turned off (`false` in the recipe as run) as None, the
-    one way renderers test for it; `{}` stays: a stage on with its defaults."""
-    stages = {name: None if options is False else options for name, options in recipe.get("stages", {}).items()}
-    return {**recipe, "stages": stages, "tokenizer": recipe.get("tokenizer") or None}

@@ -36,9 +36,10 @@ import json
 import re
 from typing import Any
 
+from opencorpus.cards.dataset_card import stage_options
 from opencorpus.formats import layout
+from opencorpus.formats.canonical import canonical_json
 from opencorpus.recipe import STAGE_DEFAULTS
-from opencorpus.snapshot.manifest import canonical_json
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 # The @context of the Croissant 1.1 spec (Appendix 1), with the terms mlcroissant 1.1.1 also
@@ -245,7 +246,7 @@ def document_metadata(key: str) -> dict[str, Any]:
 def documents_record_set(manifest: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
     """One record per published document. license_category is declared only when a license
     policy set it on the documents (stats count it), so every declared field is in the data."""
-    pii_on = manifest["recipe"].get("stages", {}).get("pii") is not None
+    pii_on = stage_options(manifest, "pii") is not None
     text = "The document's text" + (", personal information replaced by typed placeholders such as "
                                     "<EMAIL_ADDRESS>." if pii_on else ", as read.")
     fields = [
@@ -386,11 +387,10 @@ def preprocessing_protocol(manifest: dict[str, Any]) -> list[str]:
     """One entry per step, numbered because a JSON-LD list of values has no order. Steps with no
     recipe settings (extract for web pages, takedown of an earlier version's documents) run
     before the recipe's stages, which run in recipe.STAGE_DEFAULTS' order."""
-    stages = manifest["recipe"].get("stages", {})
     removed = manifest["counts"]["removed"]
     steps = [f"{stage}: removed {_removals(removed[stage])}" for stage in sorted(set(removed) - set(STAGE_DEFAULTS))]
     for stage in STAGE_DEFAULTS:
-        options = stages.get(stage)
+        options = stage_options(manifest, stage)
         if options is None:
             steps.append(f"{stage}: off")
             continue
@@ -417,7 +417,7 @@ def _tokenize_step(manifest: dict[str, Any]) -> str:
 
 
 def personal_information(manifest: dict[str, Any]) -> list[str]:
-    options = manifest["recipe"].get("stages", {}).get("pii")
+    options = stage_options(manifest, "pii")
     if options is None:
         return ["The pii stage was off: texts are published as read and may hold personal information."]
     found = manifest["pii"]
@@ -433,7 +433,6 @@ def personal_information(manifest: dict[str, Any]) -> list[str]:
 def limitations(manifest: dict[str, Any]) -> list[str]:
     """Known limits of this version's data, each from its counts or settings."""
     output = manifest["counts"]["output"]
-    stages = manifest["recipe"].get("stages", {})
     found = []
     if output == 0:
         found.append("This version holds no documents.")
@@ -441,13 +440,13 @@ def limitations(manifest: dict[str, Any]) -> list[str]:
     if unasserted:
         found.append(f"{_share(unasserted, output)} documents have no license found (NOASSERTION): "
                      "their terms are unknown.")
-    if stages.get("language") is not None:
+    if stage_options(manifest, "language") is not None:
         found.append("Languages are identified automatically: short texts, code and mixed texts may be "
                      "misidentified.")
-    if (pii := stages.get("pii")) is not None:
+    if (pii := stage_options(manifest, "pii")) is not None:
         found.append(f"PII detection is automatic: values it misses stay in the text; names are found by the "
                      f"{pii.get('nlp_model')} model for language {pii.get('language')}.")
-    if stages.get("dedup") is not None or stages.get("near_dedup") is not None:
+    if stage_options(manifest, "dedup") is not None or stage_options(manifest, "near_dedup") is not None:
         found.append("Duplicates are removed within this version only, not against other corpora.")
     found += _unfiltered_kinds(manifest)
     return found
@@ -455,7 +454,7 @@ def limitations(manifest: dict[str, Any]) -> list[str]:
 
 def _unfiltered_kinds(manifest: dict[str, Any]) -> list[str]:
     """A source kind whose quality preset is `off` (or the quality stage off) had no quality filter."""
-    quality = manifest["recipe"].get("stages", {}).get("quality")
+    quality = stage_options(manifest, "quality")
     presets = (quality or {}).get("presets", {})
     unfiltered: dict[str, list[str]] = {}
     for spec in manifest["recipe"]["sources"]:
@@ -479,16 +478,15 @@ def biases(manifest: dict[str, Any], stats: dict[str, Any]) -> list[str]:
 
 def annotation_tools(manifest: dict[str, Any]) -> list[str]:
     """The stages that annotate each document's metadata, with the code that ran them."""
-    stages = manifest["recipe"].get("stages", {})
     deps = manifest["dependencies"]
     code = f"opencorpus {manifest['code']['opencorpus']}"
     tools = []
-    if stages.get("license") is not None:
+    if stage_options(manifest, "license") is not None:
         tools.append(f"{code} license stage (license-expression {deps.get('license-expression')}): metadata.license, "
                      "license_evidence, license_category")
-    if stages.get("language") is not None:
+    if stage_options(manifest, "language") is not None:
         tools.append(f"{code} language stage: metadata.language, language_score")
-    if (pii := stages.get("pii")) is not None:
+    if (pii := stage_options(manifest, "pii")) is not None:
         tools.append(f"{code} pii stage (presidio-analyzer {deps.get('presidio-analyzer')}, spacy {deps.get('spacy')}, "
                      f"model {pii.get('nlp_model')}): metadata.pii")
     return tools

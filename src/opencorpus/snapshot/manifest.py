@@ -106,6 +106,21 @@ def problems(manifest: Any) -> list[str]:
     return found
 
 
+def read_manifest(version_url: str) -> tuple[bytes, dict[str, Any]]:
+    """A published version's manifest.json: its bytes (the digest and a signature are over them)
+    and its content; ManifestError naming the file unless it is JSON that matches the schema."""
+    url = storage.join(version_url, layout.MANIFEST)
+    data = storage.read_bytes(url)
+    try:
+        manifest = json.loads(data)
+    except ValueError as e:
+        raise ManifestError(f"{url}: not valid JSON: {e}") from None
+    found = problems(manifest)
+    if found:
+        raise ManifestError(f"{url}: " + "; ".join(found))
+    return data, manifest
+
+
 def build_manifest(version_url: str, recipe: dict[str, Any], stats: dict[str, Any],
                    written: Mapping[str, storage.Digest] | None = None) -> dict[str, Any]:
     """The manifest of the version folder at `version_url`, from the resolved recipe and stats.json.

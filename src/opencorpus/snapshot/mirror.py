@@ -12,7 +12,6 @@ HfFileSystem) are all reached through storage's fsspec helpers.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import threading
@@ -26,7 +25,7 @@ import humanize
 from opencorpus import storage
 from opencorpus.formats import layout
 from opencorpus.snapshot.claims import Claim
-from opencorpus.snapshot.manifest import problems
+from opencorpus.snapshot.manifest import ManifestError, read_manifest
 from opencorpus.snapshot.publish import prepare_version, update_latest, version_url
 from opencorpus.snapshot.verify import SnapshotNotFound, resolve_snapshot
 
@@ -101,19 +100,11 @@ def _published_source(url: str) -> str:
 
 
 def _read_manifest(source: str) -> tuple[bytes, dict[str, Any]]:
-    """The source manifest's bytes (copied as they are: the digest and the signature are over
-    them) and its content, refused unless valid."""
-    url = storage.join(source, layout.MANIFEST)
-    data = storage.read_bytes(url)
+    """The source manifest's bytes (copied as they are) and its content, refused unless valid."""
     try:
-        manifest = json.loads(data)
-    except ValueError as e:
-        raise SourceDamaged(f"{url}: not valid JSON: {e}") from None
-    found = problems(manifest)
-    if found:
-        raise SourceDamaged(f"{url} is not a valid manifest ({'; '.join(found[:3])}); "
-                            f"`opencorpus verify {source}` says more")
-    return data, manifest
+        return read_manifest(source)
+    except ManifestError as e:
+        raise SourceDamaged(f"{e}; `opencorpus verify {source}` says more") from None
 
 
 def _expected_files(source: str, manifest: dict[str, Any]) -> dict[str, tuple[str, int]]:

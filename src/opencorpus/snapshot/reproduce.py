@@ -25,7 +25,7 @@ from opencorpus import storage
 from opencorpus.formats import layout
 from opencorpus.formats.canonical import canonical_json
 from opencorpus.recipe import Recipe, SourceSpec, parse_recipe
-from opencorpus.snapshot.manifest import environment, problems
+from opencorpus.snapshot.manifest import ManifestError, environment, read_manifest
 from opencorpus.snapshot.takedown import Selector, locate, publish_takedown, taken_in
 from opencorpus.snapshot.verify import resolve_snapshot
 from opencorpus.sources import source_files
@@ -126,15 +126,10 @@ def open_published(url: str) -> Published:
     """The version's manifest and its recipe.yaml, which must have the sha256 the manifest lists:
     the recipe is the one file a rebuild takes from the snapshot itself."""
     version_url = resolve_snapshot(url)
-    manifest_url = storage.join(version_url, layout.MANIFEST)
-    data = storage.read_bytes(manifest_url)
     try:
-        manifest = json.loads(data)
-    except ValueError as e:
-        raise SnapshotDamaged(f"{manifest_url}: not valid JSON: {e}") from None
-    found = problems(manifest)
-    if found:
-        raise SnapshotDamaged(f"{manifest_url}: " + "; ".join(found))
+        data, manifest = read_manifest(version_url)
+    except ManifestError as e:
+        raise SnapshotDamaged(str(e)) from None
     recipe_url = storage.join(version_url, layout.RECIPE)
     listed = _listed(manifest).get(layout.RECIPE)
     if listed is None or not storage.exists(recipe_url):
