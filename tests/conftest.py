@@ -10,6 +10,7 @@ from a few options. Test modules never import each other."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
@@ -230,3 +231,83 @@ def near_duplicates(docs: Iterable[Any], options: NearDedupOptions) -> tuple[lis
         removed += gone
     kept = (apply_verdicts(d, [verdicts[doc_node(d)]] if doc_node(d) in verdicts else []) for d in docs)
     return [d for d in kept if d is not None], sorted(removed, key=lambda r: r.id)
+
+
+# ---- headless Chromium (Debian's chromium and chromium-driver; `make test` installs them) --------
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+# Without the background-networking flags Chromium keeps trying hosts this offline machine refuses.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"]
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    reason="needs /usr/bin/chromium and /usr/bin/chromedriver (Debian packages chromium, chromium-driver; "
+           "`make test` installs them when run as root)")
+
+
+@contextmanager
+def chromium(profile: Path, flags: list[str], console_log: bool = False) -> Iterator[Any]:
+    """A Selenium driver of headless Chromium with a fresh profile folder and extra `flags`;
+    `console_log`: keep the page's console messages for driver.get_log("browser")."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    with pytest.MonkeyPatch.context() as mp:
+        # Explicit browser and driver paths: Selenium Manager never runs, so nothing is downloaded.
+        mp.setenv("SE_OFFLINE", "true")
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        if console_log:
+            options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        for flag in CHROMIUM_FLAGS + flags + [f"--user-data-dir={profile}"]:
+            options.add_argument(flag)
+        driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+# ---- a local S3 API (moto's server) ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A 127.0.0.1 port nothing listens on (for a server to take, or to find closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def moto_s3(scratch: Path, key_id: str, secret: str) -> Iterator[str]:
+    """moto's S3 server on a free 127.0.0.1 port, with s3fs pointed at it through the environment
+    (and nothing of this machine's own AWS setup); yields the endpoint URL."""
+    import logging
+
+    import s3fs
+    from moto.server import ThreadedMotoServer
+
+    werkzeug = logging.getLogger("werkzeug")
+    level = werkzeug.level
+    werkzeug.setLevel(logging.WARNING)  # not one line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    none = scratch / "none"
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith(("AWS_", "FSSPEC_S3"))]:
+            mp.delenv(name)
+        for name, value in {"AWS_CONFIG_FILE": str(none), "AWS_SHARED_CREDENTIALS_FILE": str(none),
+                            "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": key_id,
+                            "AWS_SECRET_ACCESS_KEY": secret, "AWS_DEFAULT_REGION": "us-east-1",
+                            "AWS_ENDPOINT_URL": endpoint}.items():
+            mp.setenv(name, value)
+        s3fs.S3FileSystem.clear_instance_cache()  # fsspec keeps one per options, with its endpoint
+        try:
+            yield endpoint
+        finally:
+            s3fs.S3FileSystem.clear_instance_cache()
+            server.stop()
+            werkzeug.setLevel(level)

@@ -23,10 +23,8 @@ import pytest
 from opencorpus.cards import page, plots
 from opencorpus.snapshot.manifest import check_counts
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=900,900"]
+from conftest import chromium, needs_chromium
+
 PLOTS = len(page.PLOTS)
 EVIL_SOURCE = "<script>alert(1)</script>"
 EVIL_LICENSE = "&\"'<>"
@@ -36,9 +34,6 @@ NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 # Elements with no end tag in HTML; in the inline SVG every element is closed or self-closed.
 VOID = {"meta", "link", "br", "hr", "img", "input"}
 
-needs_chromium = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs /usr/bin/chromium and /usr/bin/chromedriver (Debian packages chromium, chromium-driver)")
 
 
 def read_run(version: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -171,22 +166,9 @@ def check_page(html: bytes) -> Structure:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    with pytest.MonkeyPatch.context() as mp:
-        # Explicit browser and driver paths: Selenium Manager never runs, so nothing is downloaded.
-        mp.setenv("SE_OFFLINE", "true")
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        for flag in FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-            options.add_argument(flag)
-        driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    flags = ["--hide-scrollbars", "--window-size=900,900"]
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), flags, console_log=True) as driver:
+        yield driver
 
 
 def open_page(driver, html: bytes, folder: Path) -> None:

@@ -15,7 +15,6 @@ import io
 import json
 import logging
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -28,8 +27,10 @@ from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.lookup.server import create_app
 
+from conftest import free_port, moto_s3
+
 s3fs = pytest.importorskip("s3fs")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
 DATA = Path(__file__).parent / "data" / "demo"
 # In-process workers keep the test short; that the driver sees what workers in other processes
@@ -57,46 +58,16 @@ output: {{shards: 2}}
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """moto's S3 server on 127.0.0.1 with the sources uploaded; yields its endpoint URL."""
-    mp = pytest.MonkeyPatch()
-    werkzeug = logging.getLogger("werkzeug")
-    level = werkzeug.level
-    werkzeug.setLevel(logging.WARNING)  # not one line per request
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    for name in [n for n in os.environ if n.startswith(("AWS_", "FSSPEC_S3"))]:
-        mp.delenv(name)  # nothing of this machine's own AWS setup
-    none = tmp_path_factory.mktemp("aws") / "none"
-    mp.setenv("AWS_CONFIG_FILE", str(none))
-    mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(none))
-    mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    mp.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
-    mp.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    mp.setenv("AWS_ENDPOINT_URL", endpoint)
-    s3fs.S3FileSystem.clear_instance_cache()  # fsspec keeps one per options, with its endpoint
-    fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    fs.mkdir(BUCKET)
-    fs.put_file(str(DATA / "libzstd-debian.jsonl.zst"), f"{BUCKET}/sources/libzstd-debian.jsonl.zst")
-    fs.put_file(str(DATA / "vendored-python.jsonl.zst"), f"{BUCKET}/sources/vendored-python.jsonl.zst")
-    fs.pipe_file(f"{BUCKET}/sources/notes/2026/11/notes.jsonl", BROKEN)
-    try:
+    with moto_s3(tmp_path_factory.mktemp("aws"), KEY_ID, SECRET) as endpoint:
+        fs = s3fs.S3FileSystem(skip_instance_cache=True)
+        fs.mkdir(BUCKET)
+        fs.put_file(str(DATA / "libzstd-debian.jsonl.zst"), f"{BUCKET}/sources/libzstd-debian.jsonl.zst")
+        fs.put_file(str(DATA / "vendored-python.jsonl.zst"), f"{BUCKET}/sources/vendored-python.jsonl.zst")
+        fs.pipe_file(f"{BUCKET}/sources/notes/2026/11/notes.jsonl", BROKEN)
         yield endpoint
-    finally:
-        s3fs.S3FileSystem.clear_instance_cache()
-        server.stop()
-        mp.undo()
-        werkzeug.setLevel(level)
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +269,7 @@ def _fails_fast(argv: list[str], capsys) -> str:
 
 
 def test_an_output_on_a_closed_port_fails_in_seconds(endpoint, no_beam, tmp_path, capsys):
-    closed = _free_port()
+    closed = free_port()
     endpoint(f"http://127.0.0.1:{closed}")
     line = _fails_fast(["run", str(_local_recipe(tmp_path)), "--output", f"s3://{BUCKET}/snapshots"], capsys)
     assert line == (f"opencorpus: error: output s3://{BUCKET}/snapshots: cannot connect to the object store "
@@ -306,7 +277,7 @@ def test_an_output_on_a_closed_port_fails_in_seconds(endpoint, no_beam, tmp_path
 
 
 def test_a_source_on_a_closed_port_fails_in_seconds(endpoint, no_beam, tmp_path, capsys):
-    closed = _free_port()
+    closed = free_port()
     endpoint(f"http://127.0.0.1:{closed}")
     recipe = _local_recipe(tmp_path, source=f"s3://{BUCKET}/sources/*.jsonl.zst")
     line = _fails_fast(["run", str(recipe), "--output", str(tmp_path / "out")], capsys)
@@ -336,7 +307,7 @@ def test_missing_credentials_fail_in_seconds(endpoint, monkeypatch, no_beam, tmp
 
 
 def test_verify_and_license_on_an_unreachable_store(endpoint, capsys):
-    closed = _free_port()
+    closed = free_port()
     endpoint(f"http://127.0.0.1:{closed}")
     line = _fails_fast(["verify", f"s3://{BUCKET}/snapshots/s3demo"], capsys)
     assert line.endswith(f"s3://{BUCKET}/snapshots/s3demo: cannot connect to the object store at http://127.0.0.1:{closed}")

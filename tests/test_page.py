@@ -12,16 +12,9 @@ import pytest
 
 from opencorpus.cli import main
 
-from conftest import LOOKUP_DOCS, build_lookup_snapshot, lookup_hash_of, serve_lookup
+from conftest import LOOKUP_DOCS, build_lookup_snapshot, chromium, lookup_hash_of, needs_chromium, serve_lookup
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs /usr/bin/chromium and /usr/bin/chromedriver (Debian packages chromium, chromium-driver; "
-           "`make test` installs them when run as root)")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1100,900"]
+pytestmark = needs_chromium
 TRICKY = {
     "bom": "\ufeffhello".encode("utf-8"),
     "two-boms": "\ufeff\ufeffhello".encode("utf-8"),
@@ -41,27 +34,9 @@ def base_url(lookup_snapshot):
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory, monkeypatch_module):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    # Explicit browser and driver paths: Selenium Manager never runs, so nothing is downloaded.
-    monkeypatch_module.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    try:
+def browser(tmp_path_factory):
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), ["--window-size=1100,900"]) as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
 
 
 def wait_for_answer(driver) -> tuple[str, str, str]:

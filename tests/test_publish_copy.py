@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import socket
 import time
 import uuid
 
@@ -26,6 +25,8 @@ from opencorpus.snapshot import mirror
 from opencorpus.snapshot.manifest import build_manifest
 from opencorpus.snapshot.publish import prepare_version, publish
 from opencorpus.snapshot.signing import keygen, load_private_key, sign
+
+from conftest import moto_s3
 
 BUCKET = "opencorpus-publish-test"
 RECIPE_YAML = """\
@@ -76,39 +77,16 @@ def contents(version_url: str) -> dict[str, bytes]:
     return {path: storage.read_bytes(storage.join(version_url, path)) for path in storage.list_files(version_url)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """moto's S3 server on 127.0.0.1 with an empty bucket; s3fs reaches it through the environment."""
     pytest.importorskip("s3fs")
-    moto_server = pytest.importorskip("moto.server")
+    pytest.importorskip("moto.server")
     import s3fs
 
-    mp = pytest.MonkeyPatch()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    for name in [n for n in os.environ if n.startswith(("AWS_", "FSSPEC_S3"))]:
-        mp.delenv(name)  # nothing of this machine's own AWS setup
-    none = tmp_path_factory.mktemp("aws") / "none"
-    for name, value in {"AWS_CONFIG_FILE": str(none), "AWS_SHARED_CREDENTIALS_FILE": str(none),
-                        "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIAOPENCORPUSTEST02",
-                        "AWS_SECRET_ACCESS_KEY": "test-secret", "AWS_DEFAULT_REGION": "us-east-1",
-                        "AWS_ENDPOINT_URL": f"http://{host}:{port}"}.items():
-        mp.setenv(name, value)
-    s3fs.S3FileSystem.clear_instance_cache()  # fsspec keeps one per options, with its endpoint
-    s3fs.S3FileSystem(skip_instance_cache=True).mkdir(BUCKET)
-    try:
+    with moto_s3(tmp_path_factory.mktemp("aws"), "AKIAOPENCORPUSTEST02", "test-secret"):
+        s3fs.S3FileSystem(skip_instance_cache=True).mkdir(BUCKET)
         yield
-    finally:
-        s3fs.S3FileSystem.clear_instance_cache()
-        server.stop()
-        mp.undo()
 
 
 def _memory_root() -> str:
