@@ -4,8 +4,10 @@ pipeline, FnApiRunner, as the `e2e_snapshot` fixture), and readers of a version 
 `build_lookup_snapshot`, `serve_lookup` and `lookup_hash_of`) and one session-wide run of it
 (the `lookup_snapshot` fixture), read by the lookup CLI, API, fuzz and page tests; and the
 near-dedup helpers (`near_dup_options`, `near_dup_doc`, `near_dup_real_docs`,
-`near_dup_truth_clusters`) used with and without Beam; `pii_settings`, the PII stage's settings
-from a few options. Test modules never import each other."""
+`near_dup_truth_clusters`, and `near_duplicates`, the one-process oracle) used with and without
+Beam; `pii_settings`, the PII stage's settings from a few options; headless Chromium
+(`chromium`, `needs_chromium`) and a local S3 API (`moto_s3`, `free_port`). Test modules never
+import each other."""
 
 from __future__ import annotations
 
