@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from opencorpus import __version__, storage
 from opencorpus.document import canonical_hash
 from opencorpus.formats import layout
+from opencorpus.heap import exit_unswept
 from opencorpus.recipe import Recipe, RecipeError, load_recipe
 from opencorpus.run import RunResult, cache_location, list_source_files, load_named_tokenizer, output_root, run_recipe
 
@@ -38,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(args.quiet if hasattr(args, "quiet") else False)
     return args.func(args, beam_args)
+
+
+def entry_point() -> None:
+    """The `opencorpus` program: main() with the process's exit status."""
+    exit_unswept(main())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -623,4 +629,4 @@ def cmd_serve(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()

@@ -20,6 +20,7 @@ from opencorpus.beam.stage import DEAD_LETTER, PROGRESS_EVERY, REMOVED, set_up, 
 from opencorpus.beam.stats import input_digest
 from opencorpus.cache.files import FileCache, file_key
 from opencorpus.document import DeadLetter, Document, Removed
+from opencorpus.heap import keep_long_lived
 from opencorpus.recipe import SourceSpec
 from opencorpus.sources import SourceFile, read_source_file
 from opencorpus.stages import Outcome, Stage
@@ -56,6 +57,7 @@ class _ReadFile(beam.DoFn):
         self.ready: set[str] = set()  # stages set up in this process: on first use, as a run all from the cache needs none
         self.cache = FileCache(self.cache_url) if self.cache_url is not None else None
         self.seen = 0
+        keep_long_lived()  # Beam and the stages' modules, loaded by now, live as long as the worker
 
     def process(self, file: SourceFile):
         with charged_to("ingest"):

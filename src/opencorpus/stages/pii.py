@@ -9,12 +9,16 @@ logs, raises or dead-letters document text: a dead letter names the exception's 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
+import importlib.metadata
 import ipaddress
 import itertools
+import json
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
 from collections import Counter
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from opencorpus.document import DeadLetter, Document, canonical_hash
+from opencorpus.heap import keep_long_lived
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, RecognizerResult
@@ -735,16 +740,18 @@ def engines_for(settings: PiiSettings) -> Engines:
     with _ENGINES_LOCK:
         if settings.engine_key not in _ENGINES:
             _ENGINES[settings.engine_key] = _build_engines(settings)
+            keep_long_lived()  # the engines live as long as the process
         return _ENGINES[settings.engine_key]
 
 
 def _build_engines(settings: PiiSettings) -> Engines:
-    import spacy
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
-    from presidio_anonymizer import AnonymizerEngine
-    from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
+    with _torch_hidden_unless_needed(settings.nlp_model):  # spaCy and Presidio look for torch on import
+        import spacy
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+        from presidio_anonymizer import AnonymizerEngine
+        from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
 
     from opencorpus.stages.pii_recognizers import (
         ListedNameRecognizer,
@@ -806,6 +813,39 @@ def _build_engines(settings: PiiSettings) -> Engines:
         # replaced twice and no fragment of a value is left between two placeholders.
         conflict_resolution=ConflictResolutionStrategy.REMOVE_INTERSECTIONS,
     )
+
+
+@contextlib.contextmanager
+def _torch_hidden_unless_needed(nlp_model: str) -> Iterator[None]:
+    """While spaCy is first imported, torch looks not installed, unless the model runs on it.
+
+    thinc (spaCy's ML library) and Presidio import torch whenever it is installed, only to look
+    for a GPU: about 1 s and 200 MB more in every worker process, for a model that runs on the
+    CPU without it. A transformer pipeline needs torch, and a process that imported torch
+    already keeps it as it is.
+    """
+    if "torch" in sys.modules or _model_requires_torch(nlp_model):
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", ...) is None:
+            del sys.modules["torch"]
+
+
+def _model_requires_torch(nlp_model: str) -> bool:
+    """Whether the spaCy model's requirements (its package's, or its folder's meta.json) include
+    a transformers integration, which runs on torch; True when they cannot be read."""
+    try:
+        requirements = importlib.metadata.requires(nlp_model) or []
+    except importlib.metadata.PackageNotFoundError:
+        try:
+            requirements = json.loads((Path(nlp_model) / "meta.json").read_text()).get("requirements", [])
+        except (OSError, ValueError):
+            return True
+    return any("transformers" in requirement for requirement in requirements)
 
 
 def _configure_ner(nlp_engine: SpacyNlpEngine, settings: PiiSettings) -> bool:
