@@ -15,9 +15,12 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from opencorpus import storage
 from opencorpus.beam.pipeline import CurateCorpus, Plan
+from opencorpus.beam.tokenizer import tokenizer_info
+from opencorpus.beam.write import MeasuredEncoder
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.recipe import load_recipe
 from opencorpus.sources import source_files
+from opencorpus.stages.tokenize import TokenizerError, load_tokenizer, tokenizer_bytes
 
 DATA = Path(__file__).parent / "data" / "demo"
 # In every document's text, and nowhere else: found in a shuffle's input, it means text crossed.
@@ -50,10 +53,11 @@ def make_recipe(folder: Path, pii: str = "{}") -> Path:
     return folder / "recipe.yaml"
 
 
-def build(recipe_path: Path, version: Path, slices: int = 16, spill_chars: int = 1 << 26) -> beam.Pipeline:
+def build(recipe_path: Path, version: Path, slices: int = 16, spill_chars: int = 1 << 26,
+          tokenizer: dict | None = None) -> beam.Pipeline:
     recipe = load_recipe(str(recipe_path))
     files = [f for spec in recipe.sources for f in source_files(spec, recipe.source_uri(spec), recipe.base_dir)]
-    plan = Plan(recipe, files, str(version), None, str(version / "_scratch"), slices, spill_chars)
+    plan = Plan(recipe, files, str(version), tokenizer, str(version / "_scratch"), slices, spill_chars)
     p = beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(direct_running_mode="in_memory"))
     _ = p | "Curate" >> CurateCorpus(plan)
     return p
@@ -110,3 +114,31 @@ def test_output_does_not_depend_on_spill_size_or_slices(tmp_path):
     files = storage.list_files(str(a))
     assert files == storage.list_files(str(b)) and "documents/part-00002.jsonl.zst" in files
     assert [f for f in files if (a / f).read_bytes() != (b / f).read_bytes()] == []
+
+
+def given_gpt2(recipe: Path) -> tuple[str, dict]:
+    """GPT-2's tokenizer JSON, and the recipe's tokenizer settings naming it instead of training one."""
+    config = {**load_recipe(str(recipe)).tokenizer, "vocab": "gpt2/encoder.json", "merges": "gpt2/vocab.bpe"}
+    del config["train"]
+    return tokenizer_bytes(load_tokenizer(config, str(Path(__file__).parent / "data"))).decode("utf-8"), config
+
+
+def test_the_job_graph_does_not_carry_a_given_tokenizer(tmp_path):
+    """Workers read a given tokenizer from the version: its JSON (2 MB for GPT-2's, 30 MB for
+    some) would be pickled and compressed on the driver and sent with every job otherwise."""
+    recipe = make_recipe(tmp_path)
+    tokenizer_json, config = given_gpt2(recipe)
+    loaded = build(recipe, tmp_path / "v1", tokenizer=tokenizer_info(tokenizer_json, config, 3))
+    trained = build(recipe, tmp_path / "v1")
+    size = len(loaded.to_runner_api().SerializeToString())
+    assert len(tokenizer_json) > 1_000_000 and size < len(trained.to_runner_api().SerializeToString()) + 20_000
+
+
+def test_a_tokenizer_changed_during_the_run_is_refused(tmp_path):
+    tokenizer_json, config = given_gpt2(make_recipe(tmp_path))
+    info = tokenizer_info(tokenizer_json, config, 3)
+    storage.write_bytes(str(tmp_path / info["file"]), tokenizer_json.encode("utf-8"))
+    assert MeasuredEncoder.of_version(str(tmp_path), info).encode_batch(["Hello world"])[0].tolist() == [15496, 995, 50256]
+    storage.write_bytes(str(tmp_path / info["file"]), tokenizer_json.replace("Hello", "Howdy").encode("utf-8"))
+    with pytest.raises(TokenizerError, match="tokenizer.json: changed during the run"):
+        MeasuredEncoder.of_version(str(tmp_path), info)

@@ -13,6 +13,7 @@ import socket
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from opencorpus import __version__, storage
 from opencorpus.document import canonical_hash
@@ -253,13 +254,13 @@ def _dry_run(args: argparse.Namespace, recipe: Recipe, options) -> int:
     recipe = with_license_trees(recipe)  # the license stage as the job would run it
     files = list_source_files(recipe, offline=True)
     unlisted = [f.url for f in files if storage.is_object_store(f.url)]
-    tokenizer_json, tokenizer_unread = _dry_run_tokenizer(recipe)
+    tokenizer, tokenizer_unread = _dry_run_tokenizer(recipe)
     root = output_root(args.output or recipe.output["uri"], recipe, files, offline=True)
     recipe.version = recipe.version or DRY_RUN_VERSION
     version_url = version_url_of(root, recipe.name, recipe.version)
     slices = slices_for_bytes(sum(f.size for f in files))
     cache_url = cache_location(_cache_choice(args), root, files)
-    plan = Plan(recipe, files, version_url, tokenizer_json, storage.join(version_url, layout.SCRATCH), slices,
+    plan = Plan(recipe, files, version_url, tokenizer, storage.join(version_url, layout.SCRATCH), slices,
                 cache_url=cache_url)
     job_file = options.view_as(DebugOptions).dataflow_job_file or f"{recipe.name}.dataflow-job.json"
     log.info("[dry run]    %s %s: %d sources, %d files -> %s (not written)", recipe.name, recipe.version,
@@ -278,9 +279,12 @@ def _dry_run(args: argparse.Namespace, recipe: Recipe, options) -> int:
     return EXIT_OK
 
 
-def _dry_run_tokenizer(recipe: Recipe) -> tuple[str | None, str | None]:
-    """(tokenizer JSON, URL not read): a tokenizer file on an object store is not read in a dry
-    run; a stand-in keeps the graph that of the job (a loaded tokenizer, not a trained one)."""
+def _dry_run_tokenizer(recipe: Recipe) -> tuple[dict[str, Any] | None, str | None]:
+    """(the facts the graph carries of a given tokenizer, URL not read): a tokenizer file on an
+    object store is not read in a dry run; stand-in facts keep the graph that of the job (a
+    loaded tokenizer, not a trained one). Nothing is written: the run writes the file first."""
+    from opencorpus.beam.tokenizer import tokenizer_info
+
     config = recipe.tokenizer
     if config is None or "train" in config:
         return None, None
@@ -288,8 +292,10 @@ def _dry_run_tokenizer(recipe: Recipe) -> tuple[str | None, str | None]:
             for key in ("path", "vocab", "merges") if isinstance(config.get(key), str)]
     remote = next((url for url in urls if storage.is_object_store(url)), None)
     if remote is not None:
-        return f"(a dry run does not read {remote})", remote
-    return load_named_tokenizer(recipe), None
+        return {"file": layout.TOKENIZER, "sha256": None, "config": config, "not_read": remote}, remote
+    tokenizer_json = load_named_tokenizer(recipe)
+    assert tokenizer_json is not None  # a tokenizer named, not trained
+    return tokenizer_info(tokenizer_json, config, recipe.seed), None
 
 
 def print_summary(result: RunResult) -> None:

@@ -249,23 +249,30 @@ def _build_and_publish(recipe: Recipe, root: str, version_url: str, files: list[
     from opencorpus.beam.runner import run_plan
     from opencorpus.beam.slices import slices_for_bytes
     from opencorpus.beam.stats import read_digests
+    from opencorpus.beam.tokenizer import tokenizer_info
     from opencorpus.cards import with_cards
     from opencorpus.snapshot.manifest import build_manifest
     from opencorpus.snapshot.publish import publish
 
     log.info("[plan]       %s %s: %d sources, %d files -> %s",
              recipe.name, recipe.version, len(recipe.sources), len(files), version_url)
-    recipe_digest = storage.write_hashed(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))
+    # Written by the driver, before the run: the recipe, and a given tokenizer, which the workers read from there.
+    first = {layout.RECIPE: storage.write_hashed(storage.join(version_url, layout.RECIPE), recipe.text.encode("utf-8"))}
+    tokenizer = None
+    if recipe.tokenizer is not None and tokenizer_json is not None:  # named, not trained
+        first[layout.TOKENIZER] = storage.write_hashed(storage.join(version_url, layout.TOKENIZER),
+                                                       tokenizer_json.encode("utf-8"))
+        tokenizer = tokenizer_info(tokenizer_json, recipe.tokenizer, recipe.seed)
     scratch_url = storage.join(version_url, layout.SCRATCH)
     slices = slices_for_bytes(sum(f.size for f in files))  # as listed: no request per file
     try:
         if cache_url is not None:
             log.info("[cache]      %s", cache_url)
-        plan = Plan(recipe, files, version_url, tokenizer_json, scratch_url, slices, cache_url=cache_url,
+        plan = Plan(recipe, files, version_url, tokenizer, scratch_url, slices, cache_url=cache_url,
                     previous=previous)
         runner, cpu, cache = run_plan(plan, beam_args)
         # What the writers hashed as they wrote: the manifest reads no file back.
-        written = {**read_digests(scratch_url), layout.RECIPE: recipe_digest}
+        written = {**read_digests(scratch_url), **first}
     finally:
         storage.remove_tree(scratch_url)
     pipeline_seconds = time.monotonic() - t0

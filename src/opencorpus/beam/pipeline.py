@@ -28,7 +28,7 @@ from opencorpus.beam.read import ReadSources, SourceWork
 from opencorpus.beam.slices import ProcessSlices
 from opencorpus.beam.spill import SPILL_CHARS, SpillDocuments
 from opencorpus.beam.stats import WriteDigests, WriteStats
-from opencorpus.beam.tokenizer import BuildTokenizer, SampleIds
+from opencorpus.beam.tokenizer import SampleIds, TrainTokenizer
 from opencorpus.beam.write import (
     DIGESTS,
     LOCATED,
@@ -72,7 +72,7 @@ class Plan:
     recipe: Recipe
     files: list[SourceFile]
     version_url: str
-    tokenizer_json: str | None  # a loaded tokenizer; None when it is trained (or off)
+    tokenizer: dict[str, Any] | None  # a loaded tokenizer's facts, its file written by the driver; None when trained (or off)
     scratch_url: str  # where documents wait between reading and their part; removed after the run
     slices: int  # how many ranges of the shard-key space are processed apart (see beam/slices.py)
     spill_chars: int = SPILL_CHARS  # text a worker gathers before it writes a run file
@@ -151,7 +151,7 @@ class CurateCorpus(beam.PTransform):
         shards = docs | "ShardCount" >> ShardCount(recipe.output)
         frames = docs | "Spill" >> SpillDocuments(plan.scratch_url, plan.slices, plan.spill_chars)
         verdicts, members = [], None
-        trains = recipe.tokenizer is not None and plan.tokenizer_json is None
+        trains = recipe.tokenizer is not None and plan.tokenizer is None
         if recipe.stage("dedup") is not None or recipe.stage("near_dedup") is not None or trains:
             members = docs | "Members" >> beam.Map(_member)
         if recipe.stage("dedup") is not None:
@@ -180,8 +180,10 @@ class CurateCorpus(beam.PTransform):
         # Every writer reports the digest of each file it wrote, hashed on the way out: the
         # manifest takes them instead of reading the whole snapshot again on the driver.
         tokenizer, digests = None, []
-        if recipe.tokenizer is not None:
-            built = sample_frames | "Tokenizer" >> BuildTokenizer(recipe.tokenizer, plan.tokenizer_json, recipe.seed, version_url)
+        if plan.tokenizer is not None:
+            tokenizer = pbegin | "Tokenizer" >> beam.Create([plan.tokenizer])
+        elif trains:
+            built = sample_frames | "Tokenizer" >> TrainTokenizer(recipe.tokenizer, recipe.seed, version_url)
             tokenizer = built.info
             digests.append(built[DIGESTS])
         written = pieces | "Documents" >> WriteDocumentParts(version_url, shards, tokenizer)

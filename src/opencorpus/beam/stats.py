@@ -41,7 +41,7 @@ def assemble(facts: Iterable[tuple[tuple[str, ...], int]], tokenizer: dict[str, 
         counts.setdefault("input", 0)
         counts.setdefault("output", 0)
     if tokenizer is not None:
-        stats["tokenizer"] = {k: v for k, v in tokenizer.items() if k != "json"}
+        stats["tokenizer"] = tokenizer
     else:
         del stats["tokens"]
     if previous is not None:

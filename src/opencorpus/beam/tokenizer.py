@@ -1,6 +1,7 @@
-"""BuildTokenizer: a singleton with the tokenizer JSON and its disclosed facts.
+"""TrainTokenizer: a singleton with the trained tokenizer's disclosed facts, its file written.
 
-A given tokenizer (file or GPT-2 files) was loaded by the driver; a trained one is
+A given tokenizer (file or GPT-2 files) is loaded by the driver, which writes its file into the
+version and passes its facts (`tokenizer_info`) to the graph. A trained one is
 trained on the published text of the `sample_size` documents with the smallest seeded hash
 of their id (`SampleIds` picks them from keys alone; the slices write their texts to scratch
 frames), so the sample and hence the tokenizer bytes do not depend on runner or arrival order.
@@ -24,10 +25,9 @@ from opencorpus.stages.tokenize import TokenEncoder, sample_key, tokenizer_bytes
 
 
 def tokenizer_info(json_text: str, config: dict[str, Any], seed: int) -> dict[str, Any]:
-    """What the snapshot discloses about its tokenizer, token files and training order.
-
-    `json` travels to the workers and is left out of stats.json.
-    """
+    """What the snapshot discloses about its tokenizer, token files and training order. Workers
+    read the tokenizer itself from `file` in the version, checked against `sha256`: its JSON
+    (megabytes for a large vocabulary) travels in neither the job's graph nor its side inputs."""
     encoder = TokenEncoder(json_text, config["eos"], config["bos"])
     origin = "train" if "train" in config else "path" if "path" in config else "gpt2"
     return {
@@ -43,7 +43,6 @@ def tokenizer_info(json_text: str, config: dict[str, Any], seed: int) -> dict[st
         "dtype": token_dtype(encoder.vocab_size).name,
         "formats": config["formats"],
         "order": describe(layout.TOKEN_ORDER, config["order"], seed),
-        "json": json_text,
     }
 
 
@@ -90,25 +89,20 @@ def _write(json_text: str, version_url: str, config: dict[str, Any], seed: int):
     yield tokenizer_info(json_text, config, seed)
 
 
-class BuildTokenizer(beam.PTransform):
+class TrainTokenizer(beam.PTransform):
     """sample frames -> singleton tokenizer info (main) and DIGESTS; writes tokenizer/tokenizer.json."""
 
-    def __init__(self, config: dict[str, Any], loaded_json: str | None, seed: int, version_url: str):
+    def __init__(self, config: dict[str, Any], seed: int, version_url: str):
         super().__init__()
         self.config = config
-        self.loaded_json = loaded_json
         self.seed = seed
         self.version_url = version_url
 
     def expand(self, sample_frames):
-        """sample_frames: the FrameRefs of the sample's (key, text) pairs, for a trained tokenizer."""
-        if self.loaded_json is not None:
-            json_text = sample_frames.pipeline | "Loaded" >> beam.Create([self.loaded_json])
-        else:
-            json_text = (
-                sample_frames
-                | "Frames" >> beam.combiners.ToList()
-                | "Train" >> beam.Map(_train, self.config)
-            )
-        return json_text | "Write" >> beam.FlatMap(_write, self.version_url, self.config, self.seed).with_outputs(
-            DIGESTS, main="info")
+        """sample_frames: the FrameRefs of the sample's (key, text) pairs."""
+        return (
+            sample_frames
+            | "Frames" >> beam.combiners.ToList()
+            | "Train" >> beam.Map(_train, self.config)
+            | "Write" >> beam.FlatMap(_write, self.version_url, self.config, self.seed).with_outputs(DIGESTS, main="info")
+        )

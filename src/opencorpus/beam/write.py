@@ -9,9 +9,11 @@ hashed from the bytes on their way out, so the manifest need not read the snapsh
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections import Counter
 
 import apache_beam as beam
+import numpy as np
 
 from opencorpus import storage
 from opencorpus.beam.cputime import ThreadCpu, charge, charged_to
@@ -23,7 +25,7 @@ from opencorpus.formats.jsonl import encode_line, jsonl_zst_writer, write_lines_
 from opencorpus.formats.scratch import read_frame
 from opencorpus.formats.tokens import STREAMS, token_file, write_token_shard
 from opencorpus.stages.license import NOASSERTION
-from opencorpus.stages.tokenize import TokenEncoder, encode_documents
+from opencorpus.stages.tokenize import TokenEncoder, TokenizerError, encode_documents
 
 # Side output of WriteDocumentParts: (part, documents, tokens) per token part, for the training order.
 TOKEN_PARTS = "token_parts"
@@ -94,14 +96,24 @@ class GroupIntoParts(beam.PTransform):
         )
 
 
-class _MeasuredEncoder(TokenEncoder):
+class MeasuredEncoder(TokenEncoder):
     """Measures the tokenizer's CPU time in the helper thread that encodes (see encode_documents)."""
 
     def __init__(self, tokenizer_json: str, eos: str, bos: str | None = None):
         super().__init__(tokenizer_json, eos, bos)
         self.cpu = ThreadCpu()
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+    @classmethod
+    def of_version(cls, version_url: str, tokenizer: dict) -> MeasuredEncoder:
+        """The encoder of the tokenizer file the version holds, which must be the one `tokenizer`
+        (tokenizer_info) describes."""
+        url = storage.join(version_url, tokenizer["file"])
+        data = storage.read_bytes(url)
+        if hashlib.sha256(data).hexdigest() != tokenizer["sha256"]:
+            raise TokenizerError(f"{url}: changed during the run (sha256 is not {tokenizer['sha256']})")
+        return cls(data.decode("utf-8"), tokenizer["eos"], tokenizer["bos"])
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
         with self.cpu.measure():
             return super().encode_batch(texts)
 
@@ -111,7 +123,7 @@ class _WritePart(beam.DoFn):
 
     def __init__(self, version_url: str):
         self.version_url = version_url
-        self._encoders: dict[str, _MeasuredEncoder] = {}
+        self._encoders: dict[str, MeasuredEncoder] = {}
 
     def process(self, element, tokenizer):
         part, pieces = element
@@ -155,8 +167,7 @@ class _WritePart(beam.DoFn):
         the token files' digests."""
         encoder = self._encoders.get(tokenizer["sha256"])
         if encoder is None:
-            encoder = self._encoders[tokenizer["sha256"]] = _MeasuredEncoder(
-                tokenizer["json"], tokenizer["eos"], tokenizer["bos"])
+            encoder = self._encoders[tokenizer["sha256"]] = MeasuredEncoder.of_version(self.version_url, tokenizer)
         encoder.cpu.seconds = 0.0
         lengths: list[int] = []
 

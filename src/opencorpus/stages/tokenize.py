@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 from opencorpus import storage
@@ -248,12 +249,23 @@ class TokenEncoder:
         """The vocabulary size with added tokens: Megatron's dtype rule is applied to it."""
         return self.tokenizer.get_vocab_size(with_added_tokens=True)
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        """Each text's token ids (uint32, as the tokenizer's own), BOS first if there is one, EOS last."""
         # ids only: the fast path skips the offsets, a third of the encoding time
         encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
-        head = [self._bos_id] if self._bos_id is not None else []
-        tail = [self.eos_id]
-        return [head + e.ids + tail for e in encodings]
+        eos, bos = self.eos_id, self._bos_id
+        head = 0 if bos is None else 1
+        encoded = []
+        for encoding in encodings:
+            ids = encoding.ids
+            # Filled in place from the list: half the time of joining lists and converting them.
+            arr = np.empty(head + len(ids) + 1, dtype=np.uint32)
+            if bos is not None:
+                arr[0] = bos
+            arr[head:-1] = ids
+            arr[-1] = eos
+            encoded.append(arr)
+        return encoded
 
 
 def _batches(docs: Iterable[Document], max_chars: int) -> Iterator[list[Document]]:
@@ -271,7 +283,7 @@ def _batches(docs: Iterable[Document], max_chars: int) -> Iterator[list[Document
 
 
 def encode_documents(encoder: TokenEncoder, docs: Iterable[Document],
-                     max_chars: int = ENCODE_BATCH_CHARS) -> Iterator[tuple[str, str, str, list[int]]]:
+                     max_chars: int = ENCODE_BATCH_CHARS) -> Iterator[tuple[str, str, str, np.ndarray]]:
     """(id, source, sha256_published, ids) per document, in order, for formats.tokens.
 
     Encoded in batches of about max_chars characters, the next batch already encoding while
@@ -291,6 +303,6 @@ def encode_documents(encoder: TokenEncoder, docs: Iterable[Document],
             yield from _rows(*pending.popleft())
 
 
-def _rows(batch: list[Document], encoded: Future) -> Iterator[tuple[str, str, str, list[int]]]:
+def _rows(batch: list[Document], encoded: Future) -> Iterator[tuple[str, str, str, np.ndarray]]:
     for doc, ids in zip(batch, encoded.result()):
         yield doc.id, doc.source, doc.metadata["sha256_published"], ids
