@@ -313,3 +313,12 @@ def moto_s3(scratch: Path, key_id: str, secret: str) -> Iterator[str]:
             s3fs.S3FileSystem.clear_instance_cache()
             server.stop()
             werkzeug.setLevel(level)
+
+
+def reversed_keys(value: Any) -> Any:
+    """The same data with every mapping's keys in reverse order."""
+    if isinstance(value, dict):
+        return {k: reversed_keys(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [reversed_keys(v) for v in value]
+    return value

@@ -32,6 +32,8 @@ from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.snapshot.manifest import check_counts
 
+from conftest import reversed_keys
+
 CARDS = (dataset_card.render, content_summary.render)
 CARD_SECTIONS = ["Loading", "Files", "Sources", "Licenses", "Languages and lengths", "Processing",
                  "What was removed and why", "Dead letters", "Personal data", "Tokenizer", "How to verify it",
@@ -154,15 +156,6 @@ def evil_names(manifest: dict[str, Any], stats: dict[str, Any]) -> None:
     manifest["dependencies"]["<b>dep</b>"] = "1|2"
     taken_down(manifest, stats)
     manifest["takedowns"][0].update(request=EVIL_SOURCE, reason=EVIL_REASON)
-
-
-def reversed_keys(value: Any) -> Any:
-    """The same data with every mapping's keys in reverse order."""
-    if isinstance(value, dict):
-        return {k: reversed_keys(value[k]) for k in reversed(list(value))}
-    if isinstance(value, list):
-        return [reversed_keys(v) for v in value]
-    return value
 
 
 def split_card(card: bytes) -> tuple[dict[str, Any], str]:

@@ -27,11 +27,12 @@ from opencorpus.formats.documents import read_documents
 from opencorpus.formats.order import read_order, training_order
 from opencorpus.formats.tokens import read_token_rows, write_token_shard
 
+from conftest import BEAM
+
 DATA = Path(__file__).parent / "data"
 GPT2 = DATA / "gpt2"
 EOS_ID = 50256
 SHARDS = 3
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
 CONSUMERS = "the consumers extra is not installed (pip install -r requirements-consumers.txt)"
 RECIPE = f"""\
 name: consumers

@@ -25,6 +25,8 @@ import zstandard
 from opencorpus.cards import croissant
 from opencorpus.formats import layout
 
+from conftest import reversed_keys
+
 mlc = pytest.importorskip("mlcroissant",
                           reason="the consumers extra is not installed (pip install -r requirements-consumers.txt)")
 
@@ -170,20 +172,11 @@ def test_every_file_is_described_with_its_digest_by_a_relative_url(demo):
     assert manifest["pii"] and all(f"{kind} {n}" in replaced for kind, n in manifest["pii"].items())
 
 
-def reversed_order(value: Any) -> Any:
-    """The same JSON value with every object's keys in reverse order."""
-    if isinstance(value, dict):
-        return {k: reversed_order(value[k]) for k in reversed(list(value))}
-    if isinstance(value, list):
-        return [reversed_order(v) for v in value]
-    return value
-
-
 def test_rendering_is_deterministic(demo):
     manifest, stats = inputs(demo)
     first = croissant.render(manifest, stats)
     assert croissant.render(copy.deepcopy(manifest), copy.deepcopy(stats)) == first
-    assert croissant.render(reversed_order(manifest), reversed_order(stats)) == first
+    assert croissant.render(reversed_keys(manifest), reversed_keys(stats)) == first
 
 
 def test_zero_documents_still_give_a_valid_file(demo, tmp_path):

@@ -18,8 +18,8 @@ from opencorpus.snapshot.manifest import ManifestError, build_manifest, file_dig
 from opencorpus.snapshot.publish import publish
 from opencorpus.snapshot.verify import verify
 
-DATA = Path(__file__).parent / "data" / "demo"
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
+from conftest import BEAM, DEMO_DATA
+
 # Every kind of file a run writes: documents, removed, dead letters, index, stats, the tokenizer,
 # every token layout and the training order.
 RECIPE = """\
@@ -40,7 +40,7 @@ def corpus(tmp_path_factory) -> tuple[Path, list[str]]:
     document (v2), with storage.file_digest watched."""
     folder = tmp_path_factory.mktemp("digests")
     (folder / "data").mkdir()
-    shutil.copy(DATA / "libzstd-debian.jsonl.zst", folder / "data")
+    shutil.copy(DEMO_DATA / "libzstd-debian.jsonl.zst", folder / "data")
     (folder / "data" / "broken.jsonl").write_bytes(b'{"id": "ok", "text": "fine"}\n{"id": "bad", "text": \n')
     (folder / "recipe.yaml").write_text(RECIPE)
     root = folder / "out" / "digests"

@@ -14,8 +14,8 @@ from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst
 from opencorpus.lookup.reader import Lookup
 
-DATA = Path(__file__).parent / "data" / "demo"
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
+from conftest import BEAM, DEMO_DATA
+
 RECIPE = """\
 name: grow
 date: 2026-11-01
@@ -45,7 +45,7 @@ def grown(tmp_path_factory):
     folder = tmp_path_factory.mktemp("grow")
     (folder / "data").mkdir()
     for name in ("libzstd-debian.jsonl.zst", "debian-changelogs.jsonl.zst"):
-        shutil.copy(DATA / name, folder / "data" / name)
+        shutil.copy(DEMO_DATA / name, folder / "data" / name)
     out = folder / "out"
     assert main(["run", str(write_recipe(folder, "v1.yaml")), "--output", str(out), "--no-cache", *BEAM]) == 0
     v1 = out / "grow" / "v1"

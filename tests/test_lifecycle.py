@@ -21,8 +21,8 @@ from opencorpus.lookup.server import create_app
 from opencorpus.snapshot import takedown
 from opencorpus.stages.tokenize import TokenEncoder
 
-DATA = Path(__file__).parent / "data" / "demo"
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
+from conftest import BEAM, DEMO_DATA
+
 RECIPE = """\
 name: life
 date: 2026-11-01
@@ -41,7 +41,7 @@ def published(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("life")
     (folder / "data").mkdir()
     for name in ("libzstd-debian.jsonl.zst", "debian-changelogs.jsonl.zst"):
-        shutil.copy(DATA / name, folder / "data" / name)
+        shutil.copy(DEMO_DATA / name, folder / "data" / name)
     (folder / "recipe.yaml").write_text(RECIPE)
     assert main(["run", str(folder / "recipe.yaml"), "--output", str(folder / "out"), "--no-cache", *BEAM]) == 0
     return folder / "out"

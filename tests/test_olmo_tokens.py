@@ -29,6 +29,8 @@ from opencorpus.formats.tokens import TokenShardError, token_dtype, write_token_
 from opencorpus.recipe import RecipeError, parse_recipe
 from opencorpus.stages.tokenize import TokenEncoder, load_tokenizer, tokenizer_bytes
 
+from conftest import BEAM
+
 DATA = Path(__file__).parent / "data"
 EOS = "<|endoftext|>"
 BOS = "<|begin|>"
@@ -216,7 +218,6 @@ def test_recipe_names_olmo_among_the_known_formats():
 # --- a pipeline run with only the OLMo layout, then a takedown ---
 
 SHARDS = 2
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
 RUN_RECIPE = f"""\
 name: olmo
 date: 2026-11-01

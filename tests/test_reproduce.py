@@ -13,8 +13,8 @@ from opencorpus.formats import layout
 from opencorpus.recipe import parse_recipe
 from opencorpus.snapshot import reproduce
 
-DATA = Path(__file__).parent / "data" / "demo"
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
+from conftest import BEAM, DEMO_DATA
+
 INPUTS = {"debian": "libzstd-debian.jsonl.zst", "changelogs": "debian-changelogs.jsonl.zst"}
 RECIPE = """\
 name: repro
@@ -32,7 +32,7 @@ output: {shards: 2}
 def copy_inputs(folder: Path) -> Path:
     (folder / "data").mkdir(parents=True)
     for name in INPUTS.values():
-        shutil.copy(DATA / name, folder / "data" / name)
+        shutil.copy(DEMO_DATA / name, folder / "data" / name)
     return folder
 
 
@@ -71,7 +71,7 @@ def test_a_changed_input_is_named_before_any_work(published, tmp_path, capsys, m
     monkeypatch.setattr(reproduce, "environment", lambda recipe: (code, {**dependencies, "numpy": "0.0.1"}))
     assert reproduce_cli(str(version), "--inputs", str(inputs), "--scratch", str(tmp_path / "scratch")) == 2
     captured = capsys.readouterr()
-    expected = hashlib.sha256((DATA / INPUTS["debian"]).read_bytes()).hexdigest()
+    expected = hashlib.sha256((DEMO_DATA / INPUTS["debian"]).read_bytes()).hexdigest()
     found = hashlib.sha256(changed.read_bytes()).hexdigest()
     assert (f"changed input: source debian: data/{INPUTS['debian']}: sha256 {found} "
             f"({changed.stat().st_size:,} bytes) at {changed}, the manifest records sha256 {expected}") in captured.out
@@ -86,7 +86,7 @@ def test_every_missing_input_is_named(published, tmp_path, capsys):
     assert reproduce_cli(str(version), "--inputs", str(tmp_path / "empty"), "--scratch", str(tmp_path / "scratch")) == 2
     out = capsys.readouterr().out
     for source, name in INPUTS.items():
-        sha256, size = digest_of(DATA / name)
+        sha256, size = digest_of(DEMO_DATA / name)
         assert (f"missing input: source {source}: data/{name}: sha256 {sha256} ({size:,} bytes) not found; "
                 f"looked for {tmp_path / 'empty' / 'data' / name}") in out
     assert not (tmp_path / "scratch").exists()

@@ -18,10 +18,8 @@ from opencorpus.formats.documents import range_of
 from opencorpus.formats.outcomes import outcome_from_record, outcome_record
 from opencorpus.stages.pii import PiiRedactor
 
-from conftest import pii_settings
+from conftest import BEAM, DEMO_DATA, pii_settings
 
-DATA = Path(__file__).parent / "data" / "demo"
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
 RECIPE = """\
 name: cached
 date: 2026-11-01
@@ -43,7 +41,7 @@ def make_recipe(folder: Path, more: str = "", stages: str = STAGES) -> Path:
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
     for name in ("libzstd-debian.jsonl.zst", "debian-changelogs.jsonl.zst", "license-notices.jsonl.zst"):
-        shutil.copy(DATA / name, data / name)
+        shutil.copy(DEMO_DATA / name, data / name)
     (data / "broken.jsonl").write_bytes(BROKEN)
     path = folder / f"recipe-{len(list(folder.glob('recipe-*.yaml')))}.yaml"
     path.write_text(RECIPE.format(more=more, stages=stages))

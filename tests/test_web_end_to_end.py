@@ -13,8 +13,9 @@ from opencorpus.document import canonical_hash
 from opencorpus.formats import layout
 from opencorpus.formats.jsonl import read_jsonl_zst
 
+from conftest import BEAM
+
 DATA = Path(__file__).parent / "data"
-BEAM = ["--", "--direct_running_mode=in_memory", "--direct_num_workers=1"]
 RECIPE = """\
 name: web
 date: 2026-11-01

@@ -1,7 +1,8 @@
 """Tokenizers: load a given one, train a byte-level BPE one, encode documents.
 
-Pure logic (no Beam): the Beam layer ships the tokenizer as its JSON text and calls
-`TokenEncoder` on the workers, so the same bytes encode every part on every runner.
+Pure logic (no Beam): the Beam layer has the workers read the tokenizer.json the version holds
+(checked against its sha256) into a `TokenEncoder`, so the same bytes encode every part on every
+runner.
 
 Determinism of training (checked in tests/test_tokenize.py with separate processes,
 thread counts and hash seeds): tokenizers' BpeTrainer is deterministic for byte-level BPE
@@ -189,8 +190,8 @@ def tokenizer_bytes(tok: Tokenizer) -> bytes:
 class TokenEncoder:
     """Encodes document texts to token ids with EOS appended (BOS prepended when set).
 
-    Built from the tokenizer's JSON text so that Beam ships a plain string; the
-    Tokenizer itself is loaded on first use on the worker and never pickled.
+    Built from the tokenizer's JSON text; the Tokenizer itself is loaded on first use and
+    never pickled.
     """
 
     def __init__(self, tokenizer_json: str, eos: str, bos: str | None = None):
